@@ -1,0 +1,228 @@
+//! The owned syntax tree. Every node carries the [`Span`] of its source text. The tree is what
+//! the user wrote, nothing resolved: names are plain identifiers, clauses are kept in order.
+
+use crate::Span;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StringLit {
+    /// The value with escapes resolved.
+    pub value: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Item {
+    Customer(Customer),
+    Use(Use),
+    Let(Let),
+    Line(Line),
+}
+
+impl Item {
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Customer(c) => c.span,
+            Item::Use(u) => u.span,
+            Item::Let(l) => l.span,
+            Item::Line(l) => l.span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Customer {
+    pub name: StringLit,
+    pub fields: Vec<CustomerField>,
+    /// The `customer` keyword.
+    pub keyword: Span,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CustomerField {
+    Tenant { value: StringLit, span: Span },
+    Currency { code: Ident, span: Span },
+    Psa(Psa),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Psa {
+    /// `connectwise`, `autotask` or `halopsa`.
+    pub kind: Ident,
+    pub settings: Vec<PsaSetting>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PsaSetting {
+    pub key: Ident,
+    pub value: StringLit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Use {
+    pub target: UseTarget,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UseTarget {
+    /// `use std.m365`: a module of the embedded standard library.
+    Module { path: Vec<Ident>, span: Span },
+    /// `use "../shared/msp.tally"`: a file, relative to the file that uses it.
+    File(StringLit),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Let {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LineKind {
+    /// `name qty = ...`: a quantity times a unit price.
+    Qty,
+    /// `name amount = ...`: a money amount, e.g. usage.
+    Amount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Line {
+    pub name: Ident,
+    pub kind: LineKind,
+    pub kind_span: Span,
+    pub value: Expr,
+    pub clauses: Vec<Clause>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Clause {
+    pub kind: ClauseKind,
+    /// The clause's keyword, e.g. `price`.
+    pub keyword: Span,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ClauseKind {
+    Price(Expr),
+    Split {
+        key: Ident,
+        otherwise: Option<StringLit>,
+    },
+    Minimum(Expr),
+    Product(StringLit),
+    Description(StringLit),
+    Agreement(StringLit),
+    Billing(Ident),
+    Term(Ident),
+    Rounding(Ident),
+}
+
+impl ClauseKind {
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            ClauseKind::Price(_) => "price",
+            ClauseKind::Split { .. } => "split by",
+            ClauseKind::Minimum(_) => "minimum",
+            ClauseKind::Product(_) => "product",
+            ClauseKind::Description(_) => "description",
+            ClauseKind::Agreement(_) => "agreement",
+            ClauseKind::Billing(_) => "billing",
+            ClauseKind::Term(_) => "term",
+            ClauseKind::Rounding(_) => "rounding",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ExprKind {
+    Int(i64),
+    Decimal(Decimal),
+    Money { amount: Decimal, currency: Ident },
+    /// `12%`, stored as the fraction 0.12.
+    Percent(Decimal),
+    Text(String),
+    Bool(bool),
+    Date(NaiveDate),
+    List(Vec<Expr>),
+    Name(Ident),
+    Field { base: Box<Expr>, field: Ident },
+    /// `max(a, b)` has no receiver; `m365.sku("SPB")` has `m365` as receiver.
+    Call {
+        receiver: Option<Box<Expr>>,
+        name: Ident,
+        args: Vec<Expr>,
+    },
+    Unary { op: UnaryOp, operand: Box<Expr> },
+    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
+    /// A literal that could not be read; a diagnostic was already given, later stages stay quiet.
+    Error,
+    /// `collection where predicate`; inside the predicate the element's fields are in scope.
+    Where { collection: Box<Expr>, predicate: Box<Expr> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Neg,
+    Not,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    And,
+    Or,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::In => "in",
+            BinaryOp::And => "and",
+            BinaryOp::Or => "or",
+        }
+    }
+}
