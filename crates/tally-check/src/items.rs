@@ -1,0 +1,597 @@
+//! Checking of top-level items: the customer header, `use`, `let` and lines.
+
+use crate::expr::{Scope, list_names};
+use crate::fields::SPLIT_KEYS;
+use crate::types::{CurrencyRef, Record, Type};
+use crate::{
+    Billing, Checker, CustomerDecl, Import, LetState, LineDecl, PsaDecl, PsaKind, SplitDecl,
+    SplitKey, TExpr, TExprKind, Term,
+};
+use std::collections::BTreeMap;
+use tally_money::Rounding;
+use tally_syntax::ast::{self, ClauseKind, CustomerField, Item, LineKind};
+use tally_syntax::diagnostic::did_you_mean;
+use tally_syntax::{Code, Diagnostic, Span};
+
+impl<'a> Checker<'a> {
+    pub(crate) fn run(&mut self, file: &'a ast::File, imports: &[Import]) {
+        let customers: Vec<&ast::Customer> = file
+            .items
+            .iter()
+            .filter_map(|i| if let Item::Customer(c) = i { Some(c) } else { None })
+            .collect();
+        if let Some(first) = customers.first() {
+            self.customer(first);
+            for extra in customers.iter().skip(1) {
+                self.report(
+                    Diagnostic::error(Code::BadCustomer, "a file describes one customer", extra.keyword)
+                        .with_secondary(first.keyword, "the customer is declared here")
+                        .with_help("put each customer in its own file"),
+                );
+            }
+        }
+        self.imports(file, imports);
+        self.collect_lets(file);
+        let names: Vec<String> = self.lets.keys().cloned().collect();
+        for name in &names {
+            self.ensure_let(name);
+        }
+        let lines: Vec<&ast::Line> = file
+            .items
+            .iter()
+            .filter_map(|i| if let Item::Line(l) = i { Some(l) } else { None })
+            .collect();
+        if customers.is_empty()
+            && let Some(first) = lines.first()
+        {
+            self.report(
+                Diagnostic::error(Code::BadCustomer, "lines need a `customer` header", first.name.span)
+                    .with_help("start the file with `customer \"Name\" { tenant \"...\" currency GBP }`, or move the lines into a customer file"),
+            );
+        }
+        let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+        for line in lines {
+            if let Some(first) = seen.get(&line.name.name) {
+                self.report(
+                    Diagnostic::error(
+                        Code::DuplicateLine,
+                        format!("line `{}` is defined twice", line.name.name),
+                        line.name.span,
+                    )
+                    .with_secondary(*first, "first defined here")
+                    .with_help("give each line its own name: it becomes the line's id in the plan"),
+                );
+                continue;
+            }
+            seen.insert(line.name.name.clone(), line.name.span);
+            self.line(line);
+        }
+        if !customers.is_empty() {
+            for (name, decl) in &self.lets.clone() {
+                if !self.used_lets.contains(name) {
+                    self.report(
+                        Diagnostic::warning(
+                            Code::UnusedDefinition,
+                            format!("`{name}` is never used"),
+                            decl.name.span,
+                        )
+                        .with_help("remove it, or use it in a line"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn customer(&mut self, customer: &ast::Customer) {
+        let mut tenant: Option<(String, Span)> = None;
+        let mut currency_seen = false;
+        let mut psa = None;
+        for field in &customer.fields {
+            match field {
+                CustomerField::Tenant { value, span } => {
+                    if tenant.is_some() {
+                        self.twice("tenant", *span);
+                    } else if value.value.trim().is_empty() {
+                        self.report(Diagnostic::error(Code::BadCustomer, "the tenant is empty", value.span)
+                            .with_help("write the tenant's domain, e.g. `tenant \"contoso.onmicrosoft.com\"`"));
+                    } else {
+                        tenant = Some((value.value.clone(), value.span));
+                    }
+                }
+                CustomerField::Currency { code, span } => {
+                    if currency_seen {
+                        self.twice("currency", *span);
+                    } else {
+                        currency_seen = true;
+                        self.customer_currency = self.currency(code);
+                    }
+                }
+                CustomerField::Psa(p) => {
+                    if psa.is_some() {
+                        self.twice("psa", p.span);
+                    } else {
+                        psa = Some(self.psa(p));
+                    }
+                }
+            }
+        }
+        if !currency_seen {
+            self.report(
+                Diagnostic::error(Code::BadCustomer, format!("customer `{}` has no currency", customer.name.value), customer.keyword)
+                    .with_help("add `currency GBP` (the currency the customer is invoiced in)"),
+            );
+        }
+        let Some((tenant, tenant_span)) = tenant else {
+            self.report(
+                Diagnostic::error(Code::BadCustomer, format!("customer `{}` has no tenant", customer.name.value), customer.keyword)
+                    .with_help("add `tenant \"contoso.onmicrosoft.com\"` (the Microsoft tenant the rules read)"),
+            );
+            return;
+        };
+        if customer.name.value.trim().is_empty() {
+            self.report(Diagnostic::error(Code::BadCustomer, "the customer's name is empty", customer.name.span));
+        }
+        self.customer = Some(CustomerDecl {
+            name: customer.name.value.clone(),
+            tenant,
+            tenant_span,
+            currency: self.customer_currency,
+            psa: psa.flatten(),
+            span: customer.span,
+        });
+    }
+
+    fn twice(&mut self, what: &str, span: Span) {
+        self.report(
+            Diagnostic::error(Code::BadCustomer, format!("`{what}` is given twice"), span)
+                .with_help("keep one"),
+        );
+    }
+
+    fn psa(&mut self, psa: &ast::Psa) -> Option<PsaDecl> {
+        let kind = match psa.kind.name.as_str() {
+            "connectwise" => Some(PsaKind::ConnectWise),
+            "autotask" => Some(PsaKind::Autotask),
+            "halopsa" => Some(PsaKind::HaloPsa),
+            other => {
+                let kinds = ["connectwise", "autotask", "halopsa"];
+                let help = did_you_mean(other, kinds).unwrap_or_else(|| format!("the PSAs are {}", list_names(&kinds)));
+                self.report(
+                    Diagnostic::error(Code::BadCustomer, format!("unknown PSA `{other}`"), psa.kind.span)
+                        .with_help(help),
+                );
+                None
+            }
+        };
+        let mut company = None;
+        let mut agreement = None;
+        for setting in &psa.settings {
+            let slot = match setting.key.name.as_str() {
+                "company" => &mut company,
+                "agreement" => &mut agreement,
+                other => {
+                    let keys = ["company", "agreement"];
+                    let help = did_you_mean(other, keys).unwrap_or_else(|| "the settings are `company` and `agreement`".into());
+                    self.report(
+                        Diagnostic::error(Code::BadCustomer, format!("unknown PSA setting `{other}`"), setting.key.span)
+                            .with_help(help),
+                    );
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                self.twice(&setting.key.name, setting.key.span);
+            } else {
+                *slot = Some(setting.value.value.clone());
+            }
+        }
+        let mut missing = Vec::new();
+        if company.is_none() {
+            missing.push("company");
+        }
+        if agreement.is_none() {
+            missing.push("agreement");
+        }
+        if !missing.is_empty() {
+            self.report(
+                Diagnostic::error(
+                    Code::BadCustomer,
+                    format!("the PSA target needs {}", list_names(&missing)),
+                    psa.span,
+                )
+                .with_help("write `psa connectwise { company \"ACME\" agreement \"Managed Services\" }`"),
+            );
+        }
+        Some(PsaDecl {
+            kind: kind?,
+            company: company?,
+            agreement: agreement?,
+        })
+    }
+
+    fn imports(&mut self, file: &ast::File, imports: &[Import]) {
+        let uses = file.items.iter().filter_map(|i| if let Item::Use(u) = i { Some(u) } else { None });
+        let mut origin: BTreeMap<String, Span> = BTreeMap::new();
+        for (decl, import) in uses.zip(imports) {
+            let Some(interface) = &import.interface else {
+                let (message, help) = import
+                    .not_found
+                    .clone()
+                    .unwrap_or_else(|| (format!("cannot find module `{}`", import.module), None));
+                let mut d = Diagnostic::error(Code::UnknownModule, message, import.span);
+                if let Some(help) = help {
+                    d = d.with_help(help);
+                }
+                self.report(d);
+                continue;
+            };
+            for (name, ty) in &interface.lets {
+                if let Some(first) = origin.get(name) {
+                    self.report(
+                        Diagnostic::error(
+                            Code::DuplicateDefinition,
+                            format!("`{name}` is defined by two modules"),
+                            decl.span,
+                        )
+                        .with_secondary(*first, "also defined by this one"),
+                    );
+                    continue;
+                }
+                origin.insert(name.clone(), decl.span);
+                self.imported.insert(name.clone(), (import.module.clone(), ty.clone()));
+            }
+        }
+    }
+
+    fn collect_lets(&mut self, file: &'a ast::File) {
+        for item in &file.items {
+            let Item::Let(decl) = item else { continue };
+            let name = &decl.name.name;
+            if let Some(first) = self.lets.get(name) {
+                self.report(
+                    Diagnostic::error(Code::DuplicateDefinition, format!("`{name}` is defined twice"), decl.name.span)
+                        .with_secondary(first.name.span, "first defined here"),
+                );
+                continue;
+            }
+            if self.imported.contains_key(name) {
+                let module = self.imported.get(name).map(|(m, _)| m.to_string()).unwrap_or_default();
+                self.report(
+                    Diagnostic::error(
+                        Code::DuplicateDefinition,
+                        format!("`{name}` is already defined by `{module}`"),
+                        decl.name.span,
+                    )
+                    .with_help("choose another name, or drop this definition and use the module's"),
+                );
+                continue;
+            }
+            if ["m365", "azure", "period"].contains(&name.as_str()) {
+                self.report(Diagnostic::error(
+                    Code::DuplicateDefinition,
+                    format!("`{name}` is a built-in name"),
+                    decl.name.span,
+                ));
+                continue;
+            }
+            self.lets.insert(name.clone(), decl);
+        }
+    }
+
+    /// The type of a local `let`, checking its body on first use; marks it used.
+    pub(crate) fn let_type(&mut self, name: &str) -> Option<Type> {
+        if !self.lets.contains_key(name) {
+            return None;
+        }
+        self.used_lets.insert(name.to_string());
+        self.ensure_let(name)
+    }
+
+    fn ensure_let(&mut self, name: &str) -> Option<Type> {
+        let decl = *self.lets.get(name)?;
+        match self.let_state.get(name) {
+            Some(LetState::Done) => return self.let_types.get(name).cloned(),
+            Some(LetState::InProgress) => {
+                self.report(
+                    Diagnostic::error(
+                        Code::CyclicDefinition,
+                        format!("`{name}` is defined in terms of itself"),
+                        decl.name.span,
+                    )
+                    .with_help("a definition cannot depend on itself, directly or through others"),
+                );
+                self.let_types.insert(name.to_string(), Type::Error);
+                self.let_state.insert(name.to_string(), LetState::Done);
+                return Some(Type::Error);
+            }
+            None => {}
+        }
+        self.let_state.insert(name.to_string(), LetState::InProgress);
+        let typed = self.expr(&decl.value, Scope::default());
+        if self.let_state.get(name) == Some(&LetState::Done) {
+            // A cycle through this definition was reported while checking its body.
+            return Some(Type::Error);
+        }
+        self.let_state.insert(name.to_string(), LetState::Done);
+        self.let_types.insert(name.to_string(), typed.ty.clone());
+        self.typed_lets.insert(name.to_string(), typed.clone());
+        Some(typed.ty)
+    }
+
+    fn line(&mut self, line: &ast::Line) {
+        let value = self.expr(&line.value, Scope::default());
+        let value = match line.kind {
+            LineKind::Qty => self.quantity(value),
+            LineKind::Amount => self.money(value, "an amount"),
+        };
+        let mut seen: BTreeMap<&'static str, Span> = BTreeMap::new();
+        let mut decl = LineDecl {
+            name: line.name.name.clone(),
+            name_span: line.name.span,
+            span: line.span,
+            kind: line.kind,
+            value,
+            price: None,
+            minimum: None,
+            split: None,
+            product: None,
+            description: None,
+            agreement: None,
+            billing: None,
+            term: None,
+            rounding: None,
+        };
+        for clause in &line.clauses {
+            let keyword = clause.kind.keyword();
+            if let Some(first) = seen.get(keyword) {
+                self.report(
+                    Diagnostic::error(Code::BadClause, format!("`{keyword}` is given twice"), clause.keyword)
+                        .with_secondary(*first, "first given here"),
+                );
+                continue;
+            }
+            seen.insert(keyword, clause.keyword);
+            match &clause.kind {
+                ClauseKind::Price(e) => {
+                    if line.kind == LineKind::Amount {
+                        self.report(
+                            Diagnostic::error(Code::BadClause, "an `amount` line has no price", clause.keyword)
+                                .with_help("the amount is the price; for quantity times price write `name qty = ... price ...`"),
+                        );
+                        continue;
+                    }
+                    let price = self.expr(e, Scope::default());
+                    decl.price = Some(self.money(price, "a price"));
+                }
+                ClauseKind::Minimum(e) => {
+                    if line.kind == LineKind::Amount {
+                        self.report(
+                            Diagnostic::error(Code::BadClause, "`minimum` applies to quantities", clause.keyword)
+                                .with_help("use `max(amount, 50.00 GBP)` for a minimum charge"),
+                        );
+                        continue;
+                    }
+                    let minimum = self.expr(e, Scope::default());
+                    decl.minimum = Some(self.quantity(minimum));
+                }
+                ClauseKind::Split { key, otherwise } => {
+                    decl.split = self.split(key, otherwise.as_ref(), &decl.value);
+                }
+                ClauseKind::Product(s) => decl.product = self.non_empty(s, "product"),
+                ClauseKind::Description(s) => decl.description = self.non_empty(s, "description"),
+                ClauseKind::Agreement(s) => decl.agreement = self.non_empty(s, "agreement"),
+                ClauseKind::Billing(word) => {
+                    decl.billing = self.word(word, "billing", &[("advance", Billing::Advance), ("arrears", Billing::Arrears)]);
+                }
+                ClauseKind::Term(word) => {
+                    decl.term = self.word(
+                        word,
+                        "term",
+                        &[("monthly", Term::Monthly), ("annual", Term::Annual), ("triennial", Term::Triennial)],
+                    );
+                }
+                ClauseKind::Rounding(word) => {
+                    let choices: Vec<(&str, Rounding)> = Rounding::ALL.iter().map(|r| (r.name(), *r)).collect();
+                    decl.rounding = self.word(word, "rounding", &choices);
+                }
+            }
+        }
+        self.lines.push(decl);
+    }
+
+    fn non_empty(&mut self, s: &ast::StringLit, what: &str) -> Option<String> {
+        if s.value.trim().is_empty() {
+            self.report(Diagnostic::error(Code::BadClause, format!("the {what} is empty"), s.span));
+            None
+        } else {
+            Some(s.value.clone())
+        }
+    }
+
+    fn word<T: Copy>(&mut self, word: &ast::Ident, what: &str, choices: &[(&str, T)]) -> Option<T> {
+        if let Some((_, value)) = choices.iter().find(|(n, _)| *n == word.name) {
+            return Some(*value);
+        }
+        let names: Vec<&str> = choices.iter().map(|c| c.0).collect();
+        let help = did_you_mean(&word.name, names.iter().copied())
+            .unwrap_or_else(|| format!("write one of {}", list_names(&names)));
+        self.report(
+            Diagnostic::error(Code::BadClause, format!("unknown {what} `{}`", word.name), word.span)
+                .with_help(help),
+        );
+        None
+    }
+
+    /// A line's quantity: a whole number (a list of users counts as its length).
+    fn quantity(&mut self, value: TExpr) -> TExpr {
+        let value = self.numeric(value);
+        match &value.ty {
+            Type::Int | Type::Error => value,
+            Type::Decimal | Type::Percent => {
+                self.report(
+                    Diagnostic::error(Code::NonIntegerQuantity, "a seat quantity must be a whole number", value.span)
+                        .with_label_message(format!("this is {}", value.ty.describe()))
+                        .with_help("say how to make it whole: `ceil(...)`, `floor(...)` or `round(...)`"),
+                );
+                TExpr::error(value.span)
+            }
+            Type::Money(_) => {
+                self.report(
+                    Diagnostic::error(Code::TypeMismatch, "a quantity is a count, but this is money", value.span)
+                        .with_help("to bill an amount of money write `name amount = ...`"),
+                );
+                TExpr::error(value.span)
+            }
+            other => {
+                self.report(Diagnostic::error(
+                    Code::TypeMismatch,
+                    format!("a quantity must be a whole number, but this is {}", other.describe()),
+                    value.span,
+                ));
+                TExpr::error(value.span)
+            }
+        }
+    }
+
+    /// A price or amount: money in the customer's currency; a plain number is taken to be in it.
+    fn money(&mut self, value: TExpr, what: &str) -> TExpr {
+        let value = self.numeric(value);
+        let span = value.span;
+        match &value.ty {
+            Type::Error => value,
+            Type::Int | Type::Decimal => TExpr {
+                ty: self.localise(&Type::Money(CurrencyRef::Customer)),
+                kind: TExprKind::ToMoney(Box::new(value)),
+                span,
+            },
+            Type::Money(CurrencyRef::Fixed(c)) => {
+                if let Some(customer) = self.customer_currency
+                    && customer != *c
+                {
+                    self.report(
+                        Diagnostic::error(
+                            Code::CurrencyMismatch,
+                            format!("{what} in {c} for a customer invoiced in {customer}"),
+                            span,
+                        )
+                        .with_help(format!("write it in {customer}: Tally never converts currencies")),
+                    );
+                    return TExpr::error(span);
+                }
+                value
+            }
+            Type::Money(CurrencyRef::Customer) => value,
+            other => {
+                self.report(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!("{what} must be money, but this is {}", other.describe()),
+                        span,
+                    )
+                    .with_help("write an amount like `25.00` or `25.00 GBP`, or a cost times a markup like `bp.cost * 1.12`"),
+                );
+                TExpr::error(span)
+            }
+        }
+    }
+
+    fn split(&mut self, key: &ast::Ident, otherwise: Option<&ast::StringLit>, value: &TExpr) -> Option<SplitDecl> {
+        let split_key = match key.name.as_str() {
+            "department" => SplitKey::Department,
+            "office" => SplitKey::Office,
+            "city" => SplitKey::City,
+            other => {
+                let help = did_you_mean(other, SPLIT_KEYS)
+                    .unwrap_or_else(|| format!("a line can be split by {}", list_names(&SPLIT_KEYS)));
+                self.report(
+                    Diagnostic::error(Code::BadSplit, format!("cannot split by `{other}`: it is not a user attribute"), key.span)
+                        .with_help(help),
+                );
+                return None;
+            }
+        };
+        if value.ty.is_error() {
+            return None;
+        }
+        let mut populations = Vec::new();
+        user_lists(value, &mut populations);
+        let mut distinct: Vec<&TExpr> = Vec::new();
+        for p in populations {
+            if !distinct.iter().any(|d| same_shape(d, p)) {
+                distinct.push(p);
+            }
+        }
+        match distinct.as_slice() {
+            [one] => Some(SplitDecl {
+                key: split_key,
+                key_span: key.span,
+                otherwise: otherwise.map(|o| o.value.clone()),
+                population: (*one).clone(),
+            }),
+            [] => {
+                self.report(
+                    Diagnostic::error(Code::BadSplit, "nothing to split: the quantity counts no users", key.span)
+                        .with_secondary(value.span, "this does not count users")
+                        .with_help("a split follows the users the line counts, e.g. `qty = count(staff) split by department`"),
+                );
+                None
+            }
+            [first, second, ..] => {
+                self.report(
+                    Diagnostic::error(Code::BadSplit, "cannot tell which users to split by", key.span)
+                        .with_secondary(first.span, "these users")
+                        .with_secondary(second.span, "or these")
+                        .with_help("define the users once with `let` and count only them"),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// The outermost lists of users in an expression (the users a line counts).
+fn user_lists<'e>(expr: &'e TExpr, out: &mut Vec<&'e TExpr>) {
+    if expr.ty == Type::List(Box::new(Type::Record(Record::User))) {
+        out.push(expr);
+        return;
+    }
+    match &expr.kind {
+        TExprKind::List(items) | TExprKind::Call(_, items) => items.iter().for_each(|i| user_lists(i, out)),
+        TExprKind::Field(inner, _)
+        | TExprKind::Project(inner, _)
+        | TExprKind::Count(inner)
+        | TExprKind::ToMoney(inner)
+        | TExprKind::Unary(_, inner) => user_lists(inner, out),
+        TExprKind::Binary(_, l, r) | TExprKind::Where(l, r) => {
+            user_lists(l, out);
+            user_lists(r, out);
+        }
+        _ => {}
+    }
+}
+
+/// Structural equality ignoring where the expressions were written.
+fn same_shape(a: &TExpr, b: &TExpr) -> bool {
+    fn strip(e: &TExpr) -> TExpr {
+        let mut e = e.clone();
+        clear(&mut e);
+        e
+    }
+    fn clear(e: &mut TExpr) {
+        e.span = Span::default();
+        match &mut e.kind {
+            TExprKind::List(items) | TExprKind::Call(_, items) => items.iter_mut().for_each(clear),
+            TExprKind::Field(inner, _)
+            | TExprKind::Project(inner, _)
+            | TExprKind::Count(inner)
+            | TExprKind::ToMoney(inner)
+            | TExprKind::Unary(_, inner) => clear(inner),
+            TExprKind::Binary(_, l, r) | TExprKind::Where(l, r) => {
+                clear(l);
+                clear(r);
+            }
+            _ => {}
+        }
+    }
+    strip(a) == strip(b)
+}

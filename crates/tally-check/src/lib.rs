@@ -1,0 +1,232 @@
+//! Semantic checking of one Tally file: names, types, clauses, the customer header. The result
+//! is plain data ([`Checked`]): typed expressions for the IR stage and diagnostics as values.
+//!
+//! A file is checked against the interfaces of the modules it `use`s; which file a `use` names
+//! is decided by the caller (the salsa database), so this crate does no I/O.
+
+mod expr;
+pub mod fields;
+mod items;
+pub mod typed;
+pub mod types;
+
+use std::collections::{BTreeMap, BTreeSet};
+use tally_money::{Currency, Rounding};
+use tally_syntax::ast::{self, LineKind};
+use tally_syntax::{Diagnostic, Span};
+pub use typed::{Builtin, LetId, ModuleKey, TExpr, TExprKind};
+pub use types::{CurrencyRef, Namespace, Record, Type};
+
+/// What a module offers to the files that use it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Interface {
+    pub lets: BTreeMap<String, Type>,
+}
+
+/// A `use` as resolved by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// The span of the `use` target, for errors.
+    pub span: Span,
+    pub module: ModuleKey,
+    /// `None` when nothing was found under that name.
+    pub interface: Option<Interface>,
+    /// Why it was not found, e.g. "no file at `shared/msp.tally`", and what exists instead.
+    pub not_found: Option<(String, Option<String>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub module: ModuleKey,
+    pub diagnostics: Vec<Diagnostic>,
+    pub interface: Interface,
+    /// This file's `let` bodies, typed.
+    pub lets: BTreeMap<String, TExpr>,
+    pub customer: Option<CustomerDecl>,
+    pub lines: Vec<LineDecl>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PsaKind {
+    ConnectWise,
+    Autotask,
+    HaloPsa,
+}
+
+impl PsaKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PsaKind::ConnectWise => "connectwise",
+            PsaKind::Autotask => "autotask",
+            PsaKind::HaloPsa => "halopsa",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PsaDecl {
+    pub kind: PsaKind,
+    pub company: String,
+    pub agreement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CustomerDecl {
+    pub name: String,
+    pub tenant: String,
+    pub tenant_span: Span,
+    pub currency: Option<Currency>,
+    pub psa: Option<PsaDecl>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Billing {
+    Advance,
+    Arrears,
+}
+
+impl Billing {
+    pub fn name(self) -> &'static str {
+        match self {
+            Billing::Advance => "advance",
+            Billing::Arrears => "arrears",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Term {
+    Monthly,
+    Annual,
+    Triennial,
+}
+
+impl Term {
+    pub fn name(self) -> &'static str {
+        match self {
+            Term::Monthly => "monthly",
+            Term::Annual => "annual",
+            Term::Triennial => "triennial",
+        }
+    }
+}
+
+/// The user attribute a split groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SplitKey {
+    Department,
+    Office,
+    City,
+}
+
+impl SplitKey {
+    pub fn name(self) -> &'static str {
+        match self {
+            SplitKey::Department => "department",
+            SplitKey::Office => "office",
+            SplitKey::City => "city",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SplitDecl {
+    pub key: SplitKey,
+    pub key_span: Span,
+    /// Where users with no value for the key go.
+    pub otherwise: Option<String>,
+    /// The users whose counts the split follows.
+    pub population: TExpr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LineDecl {
+    pub name: String,
+    pub name_span: Span,
+    pub span: Span,
+    pub kind: LineKind,
+    pub value: TExpr,
+    pub price: Option<TExpr>,
+    pub minimum: Option<TExpr>,
+    pub split: Option<SplitDecl>,
+    pub product: Option<String>,
+    pub description: Option<String>,
+    pub agreement: Option<String>,
+    pub billing: Option<Billing>,
+    pub term: Option<Term>,
+    pub rounding: Option<Rounding>,
+}
+
+/// Checks one parsed file. `imports` must hold one entry per `use` in the file, in order.
+pub fn check(file: &ast::File, module: ModuleKey, imports: &[Import]) -> Checked {
+    let mut checker = Checker::new(module);
+    checker.run(file, imports);
+    checker.finish()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LetState {
+    InProgress,
+    Done,
+}
+
+pub(crate) struct Checker<'a> {
+    module: ModuleKey,
+    diagnostics: Vec<Diagnostic>,
+    lets: BTreeMap<String, &'a ast::Let>,
+    let_state: BTreeMap<String, LetState>,
+    let_types: BTreeMap<String, Type>,
+    typed_lets: BTreeMap<String, TExpr>,
+    imported: BTreeMap<String, (ModuleKey, Type)>,
+    used_imports: BTreeSet<String>,
+    used_lets: BTreeSet<String>,
+    customer_currency: Option<Currency>,
+    customer: Option<CustomerDecl>,
+    lines: Vec<LineDecl>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(module: ModuleKey) -> Checker<'a> {
+        Checker {
+            module,
+            diagnostics: Vec::new(),
+            lets: BTreeMap::new(),
+            let_state: BTreeMap::new(),
+            let_types: BTreeMap::new(),
+            typed_lets: BTreeMap::new(),
+            imported: BTreeMap::new(),
+            used_imports: BTreeSet::new(),
+            used_lets: BTreeSet::new(),
+            customer_currency: None,
+            customer: None,
+            lines: Vec::new(),
+        }
+    }
+
+    pub(crate) fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn finish(mut self) -> Checked {
+        self.diagnostics
+            .sort_by_key(|d| (d.primary_span().start, d.primary_span().end));
+        let interface = Interface {
+            lets: self.let_types.clone(),
+        };
+        Checked {
+            module: self.module,
+            diagnostics: self.diagnostics,
+            interface,
+            lets: self.typed_lets,
+            customer: self.customer,
+            lines: self.lines,
+        }
+    }
+}
