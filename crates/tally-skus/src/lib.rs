@@ -90,7 +90,10 @@ impl SkuCatalog {
         let headers = reader
             .headers()
             .map_err(|e| format!("sku table: bad header: {e}"))?;
-        let found: Vec<&str> = headers.iter().map(|h| h.trim_start_matches('\u{feff}')).collect();
+        let found: Vec<&str> = headers
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}'))
+            .collect();
         if found != HEADER {
             return Err(format!(
                 "sku table: header is `{}`, expected `{}`",
@@ -112,12 +115,13 @@ impl SkuCatalog {
             if guid.is_empty() || part_number.is_empty() || display_name.is_empty() {
                 return Err(format!("sku table line {line}: empty field"));
             }
-            catalog.push(SkuInfo {
-                guid: guid.to_string(),
-                part_number: part_number.to_string(),
-                display_name: display_name.to_string(),
-            })
-            .map_err(|e| format!("sku table line {line}: {e}"))?;
+            catalog
+                .push(SkuInfo {
+                    guid: guid.to_string(),
+                    part_number: part_number.to_string(),
+                    display_name: display_name.to_string(),
+                })
+                .map_err(|e| format!("sku table line {line}: {e}"))?;
         }
         Ok(catalog)
     }
@@ -160,9 +164,7 @@ impl SkuCatalog {
 
     /// The SKU with this GUID, case-insensitive.
     pub fn by_guid(&self, guid: &str) -> Option<&SkuInfo> {
-        self.by_guid
-            .get(&key(guid))
-            .and_then(|&i| self.skus.get(i))
+        self.by_guid.get(&key(guid)).and_then(|&i| self.skus.get(i))
     }
 
     /// SKUs with exactly this display name, case-insensitive.
@@ -300,7 +302,10 @@ mod tests {
     fn by_guid_is_case_insensitive() {
         let sku = catalog().by_guid("CBDC14AB-D96C-4C30-B9F4-6ADA7CDC1D46");
         assert_eq!(sku.map(|s| s.part_number.as_str()), Some("SPB"));
-        assert_eq!(catalog().by_guid("00000000-0000-0000-0000-000000000000"), None);
+        assert_eq!(
+            catalog().by_guid("00000000-0000-0000-0000-000000000000"),
+            None
+        );
     }
 
     #[test]
@@ -327,7 +332,11 @@ mod tests {
         let s = catalog().suggest("SPE_E5X");
         assert_eq!(s.first().map(String::as_str), Some("SPE_E5"));
         assert!(s.len() <= 3);
-        assert_eq!(s, catalog().suggest("spe_e5x"), "case-insensitive and stable");
+        assert_eq!(
+            s,
+            catalog().suggest("spe_e5x"),
+            "case-insensitive and stable"
+        );
     }
 
     #[test]
@@ -341,14 +350,19 @@ mod tests {
 
     #[test]
     fn suggests_nothing_for_nonsense() {
-        assert!(catalog().suggest("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").is_empty());
+        assert!(
+            catalog()
+                .suggest("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")
+                .is_empty()
+        );
         assert!(catalog().suggest("").is_empty());
     }
 
     #[test]
     fn suggestions_are_unique() {
         let s = catalog().suggest("MCOPSTN");
-        let unique: std::collections::HashSet<String> = s.iter().map(|x| x.to_lowercase()).collect();
+        let unique: std::collections::HashSet<String> =
+            s.iter().map(|x| x.to_lowercase()).collect();
         assert_eq!(unique.len(), s.len(), "{s:?}");
         assert_eq!(s.first().map(String::as_str), Some("MCOPSTN1"));
     }

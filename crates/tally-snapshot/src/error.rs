@@ -2,15 +2,16 @@
 
 use std::fmt;
 
-use serde::Deserializer as _;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// Why a snapshot could not be read (or written), with its location.
 ///
 /// `path` is the JSON path of the offending value, e.g. `tenants[0].users[3].enabled`, or `$`
 /// for the document as a whole (syntax errors, a missing `version`). `line` and `column` are
-/// 1-based positions in the text when known (the column counts bytes, and points at the last
-/// character of the offending value, or just inside the opening brace of an object).
+/// 1-based positions in the text when known; the column counts bytes. For a bad scalar the
+/// position is that of its last character (as serde_json reports it); for an object or array
+/// found wrong after reading (e.g. a period whose start is after its end) it is the opening
+/// bracket; for a missing field it is the end of the object that lacks it.
 /// `message` is short and lowercase.
 ///
 /// Displays as `{path}: {message} (line L, column C)`, or `{path}: {message}` when the position
@@ -47,6 +48,21 @@ impl SnapshotError {
         }
     }
 
+    /// An error in the text as a whole (e.g. trailing characters), at `$`.
+    pub(crate) fn from_syntax(err: serde_json::Error) -> SnapshotError {
+        let (line, column) = if err.line() == 0 {
+            (None, None)
+        } else {
+            (Some(err.line()), Some(err.column().max(1)))
+        };
+        SnapshotError {
+            path: ROOT.to_string(),
+            line,
+            column,
+            message: bare_message(&err),
+        }
+    }
+
     /// Build from a serde_json error and the path serde_path_to_error tracked.
     ///
     /// Syntax and end-of-input errors are reported at `$` whatever the tracked path, since the
@@ -60,16 +76,9 @@ impl SnapshotError {
             }
             serde_json::error::Category::Io | serde_json::error::Category::Data => path,
         };
-        let (line, column) = if inner.line() == 0 {
-            (None, None)
-        } else {
-            (Some(inner.line()), Some(inner.column()))
-        };
         SnapshotError {
             path: path.to_string(),
-            line,
-            column,
-            message: bare_message(&inner),
+            ..SnapshotError::from_syntax(inner)
         }
     }
 }
@@ -179,6 +188,10 @@ fn locate(text: &str, path: &[Step]) -> Option<(usize, usize)> {
     let mut de = serde_json::Deserializer::from_str(text);
     match (Walk { path }).deserialize(&mut de) {
         Ok(()) => None,
+        // serde_json reports a container's position just past its opening bracket.
+        Err(err) if err.line() > 0 && err.to_string().starts_with(FOUND_CONTAINER) => {
+            Some((err.line(), err.column().saturating_sub(1).max(1)))
+        }
         Err(err) if err.line() > 0 && err.to_string().starts_with(FOUND) => {
             Some((err.line(), err.column()))
         }
@@ -187,6 +200,7 @@ fn locate(text: &str, path: &[Step]) -> Option<(usize, usize)> {
 }
 
 const FOUND: &str = "tally-snapshot: found";
+const FOUND_CONTAINER: &str = "tally-snapshot: found container";
 
 struct Walk<'p> {
     path: &'p [Step],
@@ -207,7 +221,7 @@ impl<'de> DeserializeSeed<'de> for Walk<'_> {
     }
 }
 
-/// Fails with [`FOUND`] on any value.
+/// Fails with [`FOUND`] (or [`FOUND_CONTAINER`]) on any value.
 struct Found;
 
 impl<'de> Visitor<'de> for Found {
@@ -235,10 +249,10 @@ impl<'de> Visitor<'de> for Found {
         Err(E::custom(FOUND))
     }
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(de::Error::custom(FOUND))
+        Err(de::Error::custom(FOUND_CONTAINER))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(de::Error::custom(FOUND))
+        Err(de::Error::custom(FOUND_CONTAINER))
     }
 }
 
@@ -317,9 +331,12 @@ mod tests {
     fn locate_finds_values() {
         let text = "{\n  \"a\": [1, {\"b\": \"xyz\"}],\n  \"c\": {}\n}";
         let at = |p: JsonPath| locate(text, &p.0);
-        assert_eq!(at(JsonPath::root().key("a").index(1).key("b")), Some((2, 24)));
-        assert_eq!(at(JsonPath::root().key("a").index(0)), Some((2, 11)));
-        assert_eq!(at(JsonPath::root().key("c")), Some((3, 9)));
+        assert_eq!(
+            at(JsonPath::root().key("a").index(1).key("b")),
+            Some((2, 22))
+        );
+        assert_eq!(at(JsonPath::root().key("a").index(0)), Some((2, 9)));
+        assert_eq!(at(JsonPath::root().key("c")), Some((3, 8)));
         assert_eq!(at(JsonPath::root().key("zz")), None);
         assert_eq!(at(JsonPath::root().key("a").index(7)), None);
     }

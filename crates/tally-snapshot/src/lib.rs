@@ -17,7 +17,7 @@
 //! ```
 
 mod error;
-mod fmt;
+mod formats;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -26,8 +26,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tally_money::Money;
 
-pub use error::SnapshotError;
 use error::JsonPath;
+pub use error::SnapshotError;
 
 /// The snapshot format version this build writes, and the newest it reads.
 pub const CURRENT_VERSION: u32 = 1;
@@ -53,9 +53,9 @@ pub struct Snapshot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Period {
-    #[serde(with = "fmt::date")]
+    #[serde(with = "formats::date")]
     pub start: NaiveDate,
-    #[serde(with = "fmt::date")]
+    #[serde(with = "formats::date")]
     pub end: NaiveDate,
 }
 
@@ -239,7 +239,7 @@ pub struct Counter {
     pub name: String,
     pub value: u64,
     /// The day the count was taken.
-    #[serde(with = "fmt::date")]
+    #[serde(with = "formats::date")]
     pub as_of: NaiveDate,
 }
 
@@ -247,14 +247,14 @@ pub struct Counter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsageRow {
-    #[serde(with = "fmt::date")]
+    #[serde(with = "formats::date")]
     pub date: NaiveDate,
     pub subscription_id: String,
     pub resource_group: String,
     pub meter_category: String,
     pub meter_name: String,
     /// Quantity consumed, a decimal written as a JSON string.
-    #[serde(with = "fmt::quoted_decimal")]
+    #[serde(with = "formats::quoted_decimal")]
     pub quantity: Decimal,
     pub cost: Money,
     /// Azure resource tags.
@@ -274,11 +274,7 @@ pub fn from_json(text: &str) -> Result<Snapshot, SnapshotError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let snapshot: Snapshot =
         serde_path_to_error::deserialize(&mut de).map_err(SnapshotError::from_json)?;
-    de.end()
-        .map_err(|e| SnapshotError::from_json(serde_path_to_error::Error::new(
-            serde_path_to_error::Path::default(),
-            e,
-        )))?;
+    de.end().map_err(SnapshotError::from_syntax)?;
     match snapshot.problem() {
         Some((path, message)) => Err(path.error(Some(text), message)),
         None => Ok(snapshot),
@@ -296,23 +292,52 @@ fn readable_versions() -> String {
 
 /// Read only `version` (and check the text is JSON), before the full shape.
 fn check_version(text: &str) -> Result<(), SnapshotError> {
-    #[derive(Deserialize)]
-    struct Probe {
-        #[allow(dead_code)]
-        version: SupportedVersion,
-    }
-
     let mut de = serde_json::Deserializer::from_str(text);
-    let probe: Result<Probe, _> = serde_path_to_error::deserialize(&mut de);
-    match probe {
-        Ok(_) => Ok(()),
-        Err(err) => {
-            let mut error = SnapshotError::from_json(err);
-            if error.message == "missing field `version`" {
-                error.message = format!("missing field `version`; {}", readable_versions());
+    serde_path_to_error::deserialize::<_, VersionProbe>(&mut de)
+        .map_err(SnapshotError::from_json)?;
+    de.end().map_err(SnapshotError::from_syntax)
+}
+
+/// The top-level object with only `version` looked at; every other field is skipped unread.
+struct VersionProbe;
+
+impl<'de> Deserialize<'de> for VersionProbe {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = VersionProbe;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a snapshot (a JSON object)")
             }
-            Err(error)
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VersionProbe, A::Error> {
+                let mut seen = false;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "version" {
+                        if seen {
+                            return Err(serde::de::Error::duplicate_field("version"));
+                        }
+                        map.next_value::<SupportedVersion>()?;
+                        seen = true;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                if seen {
+                    Ok(VersionProbe)
+                } else {
+                    Err(serde::de::Error::custom(format_args!(
+                        "missing field `version`; {}",
+                        readable_versions()
+                    )))
+                }
+            }
         }
+        d.deserialize_map(V)
     }
 }
 
@@ -361,8 +386,7 @@ impl Snapshot {
         let name = name.trim();
         self.tenants.iter().find(|t| {
             t.tenant.trim().eq_ignore_ascii_case(name)
-                || t
-                    .tenant_id
+                || t.tenant_id
                     .as_deref()
                     .is_some_and(|id| id.trim().eq_ignore_ascii_case(name))
         })

@@ -81,8 +81,7 @@ pub(crate) mod quoted_decimal {
         }
 
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
-            Decimal::from_str_exact(v)
-                .map_err(|_| E::custom(format_args!("invalid decimal `{v}`")))
+            Decimal::from_str_exact(v).map_err(|_| E::custom(format_args!("invalid decimal `{v}`")))
         }
     }
 }

@@ -1,0 +1,326 @@
+//! The salsa database: source files and the snapshot schema are inputs; parse, resolve, check
+//! and link are tracked queries whose results (diagnostics included) are plain values. The CLI
+//! and the language server both drive Tally through this crate.
+
+mod stdlib;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use tally_check::{Checked, Import, ModuleKey, TExprKind};
+use tally_ir::Program;
+use tally_syntax::{Code, Diagnostic, Parsed};
+
+pub use stdlib::{STD_MODULES, std_source};
+
+/// One rule file (or standard-library module). `key` names it in diagnostics and provenance.
+#[salsa::input(debug)]
+pub struct SourceFile {
+    #[returns(ref)]
+    pub key: String,
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// Every file the database knows, by key. `use` resolves against it, so a language server can
+/// add an unsaved buffer and a CLI the files it read.
+#[salsa::input(debug)]
+pub struct Workspace {
+    #[returns(ref)]
+    pub files: BTreeMap<String, SourceFile>,
+}
+
+/// What the snapshot offers the rules, when one is known (`tally check --snapshot`, an editor
+/// with a snapshot configured): the names of its counters.
+#[salsa::input(debug)]
+pub struct SnapshotSchema {
+    #[returns(ref)]
+    pub counters: Option<BTreeSet<String>>,
+}
+
+#[salsa::db]
+pub trait Db: salsa::Database {
+    fn workspace(&self) -> Workspace;
+    fn schema(&self) -> SnapshotSchema;
+}
+
+#[salsa::db]
+#[derive(Clone)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+    workspace: Option<Workspace>,
+    schema: Option<SnapshotSchema>,
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+#[salsa::db]
+impl Db for Database {
+    fn workspace(&self) -> Workspace {
+        match self.workspace {
+            Some(w) => w,
+            None => Workspace::new(self, BTreeMap::new()),
+        }
+    }
+
+    fn schema(&self) -> SnapshotSchema {
+        match self.schema {
+            Some(s) => s,
+            None => SnapshotSchema::new(self, None),
+        }
+    }
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database::with_events(None)
+    }
+}
+
+impl Database {
+    /// A database that reports salsa's events (e.g. which queries execute) to `callback`.
+    pub fn with_events(callback: Option<Box<dyn Fn(salsa::Event) + Send + Sync + 'static>>) -> Database {
+        let mut db = Database {
+            storage: salsa::Storage::new(callback),
+            workspace: None,
+            schema: None,
+        };
+        let mut files = BTreeMap::new();
+        for (name, text) in STD_MODULES {
+            files.insert(name.to_string(), SourceFile::new(&db, name.to_string(), text.to_string()));
+        }
+        db.workspace = Some(Workspace::new(&db, files));
+        db.schema = Some(SnapshotSchema::new(&db, None));
+        db
+    }
+
+    /// Adds a file, or replaces the text of the file with that key. Returns its handle.
+    pub fn set_file(&mut self, key: &str, text: String) -> SourceFile {
+        use salsa::Setter;
+        let workspace = self.workspace();
+        if let Some(file) = workspace.files(self).get(key).copied() {
+            if file.text(self) != &text {
+                file.set_text(self).to(text);
+            }
+            return file;
+        }
+        let file = SourceFile::new(self, key.to_string(), text);
+        let mut files = workspace.files(self).clone();
+        files.insert(key.to_string(), file);
+        workspace.set_files(self).to(files);
+        file
+    }
+
+    pub fn file(&self, key: &str) -> Option<SourceFile> {
+        self.workspace().files(self).get(key).copied()
+    }
+
+    pub fn set_snapshot_counters(&mut self, counters: Option<BTreeSet<String>>) {
+        use salsa::Setter;
+        let schema = self.schema();
+        schema.set_counters(self).to(counters);
+    }
+}
+
+/// The parse of one file.
+#[salsa::tracked(returns(ref))]
+pub fn parse(db: &dyn Db, file: SourceFile) -> Parsed {
+    tally_syntax::parse(file.text(db))
+}
+
+/// The key a `use` names, relative to the file that uses it: `std.m365` for the standard
+/// library, otherwise the normalised path of the file.
+pub fn use_key(from: &str, target: &tally_syntax::ast::UseTarget) -> String {
+    match target {
+        tally_syntax::ast::UseTarget::Module { path, .. } => {
+            path.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".")
+        }
+        tally_syntax::ast::UseTarget::File(s) => {
+            let base = Path::new(from).parent().unwrap_or(Path::new(""));
+            normalise(&base.join(&s.value))
+        }
+    }
+}
+
+/// `a/b/../c.tally` → `a/c.tally`, without touching the file system.
+pub fn normalise(path: &Path) -> String {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out.to_string_lossy().replace('\\', "/")
+}
+
+/// The keys of the modules a file uses, in order, with the span of each `use`.
+#[salsa::tracked(returns(ref))]
+pub fn uses(db: &dyn Db, file: SourceFile) -> Vec<(String, tally_syntax::Span)> {
+    parse(db, file)
+        .file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            tally_syntax::ast::Item::Use(u) => Some((use_key(file.key(db), &u.target), target_span(&u.target))),
+            _ => None,
+        })
+        .collect()
+}
+
+fn target_span(target: &tally_syntax::ast::UseTarget) -> tally_syntax::Span {
+    match target {
+        tally_syntax::ast::UseTarget::Module { span, .. } => *span,
+        tally_syntax::ast::UseTarget::File(s) => s.span,
+    }
+}
+
+/// Does following `use`s from `start` lead back to `target`? (A `use` cycle.)
+fn reaches(db: &dyn Db, start: &str, target: &str) -> bool {
+    let files = db.workspace().files(db);
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![start.to_string()];
+    while let Some(key) = stack.pop() {
+        if key == target {
+            return true;
+        }
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        if let Some(file) = files.get(&key) {
+            stack.extend(uses(db, *file).iter().map(|(k, _)| k.clone()));
+        }
+    }
+    false
+}
+
+/// A file checked against the interfaces of the modules it uses.
+#[salsa::tracked(returns(ref))]
+pub fn check(db: &dyn Db, file: SourceFile) -> Checked {
+    let parsed = parse(db, file);
+    let files = db.workspace().files(db);
+    let imports: Vec<Import> = uses(db, file)
+        .iter()
+        .map(|(key, span)| {
+            let module = ModuleKey(key.clone());
+            match files.get(key) {
+                Some(_) if reaches(db, key, file.key(db)) => Import {
+                    span: *span,
+                    module,
+                    interface: None,
+                    not_found: Some((
+                        format!("`{key}` uses this file back: modules cannot use each other in a circle"),
+                        Some("move the shared definitions into a third module".into()),
+                    )),
+                },
+                Some(target) => Import {
+                    span: *span,
+                    interface: Some(check(db, *target).interface.clone()),
+                    module,
+                    not_found: None,
+                },
+                None => Import {
+                    span: *span,
+                    module,
+                    interface: None,
+                    not_found: Some(not_found(key, files.keys())),
+                },
+            }
+        })
+        .collect();
+    tally_check::check(&parsed.file, ModuleKey(file.key(db).clone()), &imports)
+}
+
+fn not_found<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> (String, Option<String>) {
+    if key.starts_with("std.") {
+        let names: Vec<&str> = STD_MODULES.iter().map(|(n, _)| *n).collect();
+        let help = tally_syntax::diagnostic::did_you_mean(key, names.iter().copied())
+            .unwrap_or_else(|| format!("the standard library has {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")));
+        return (format!("no standard module `{key}`"), Some(help));
+    }
+    let known: Vec<&str> = known.map(String::as_str).filter(|k| k.ends_with(".tally")).collect();
+    (
+        format!("cannot read `{key}`"),
+        Some(
+            tally_syntax::diagnostic::did_you_mean(key, known.iter().copied())
+                .unwrap_or_else(|| "the path is relative to the file that uses it".into()),
+        ),
+    )
+}
+
+/// Everything wrong with one file, in source order: syntax, semantics, and counters the
+/// snapshot does not have (when a snapshot schema is known).
+#[salsa::tracked(returns(ref))]
+pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
+    let mut all = parse(db, file).diagnostics.clone();
+    let checked = check(db, file);
+    all.extend(checked.diagnostics.iter().cloned());
+    if let Some(counters) = db.schema().counters(db) {
+        let mut exprs: Vec<&tally_check::TExpr> = checked.lets.values().collect();
+        for line in &checked.lines {
+            exprs.push(&line.value);
+            exprs.extend(line.price.iter());
+            exprs.extend(line.minimum.iter());
+        }
+        for expr in exprs {
+            expr.walk(&mut |e| {
+                if let TExprKind::Counter(name) = &e.kind
+                    && !counters.contains(name)
+                {
+                    let mut d = Diagnostic::warning(
+                        Code::MissingData,
+                        format!("the snapshot has no counter `{name}`"),
+                        e.span,
+                    );
+                    if let Some(help) = tally_syntax::diagnostic::did_you_mean(name, counters.iter().map(String::as_str)) {
+                        d = d.with_help(help);
+                    }
+                    all.push(d);
+                }
+            });
+        }
+    }
+    all.sort_by_key(|d| (d.primary_span().start, d.primary_span().end));
+    all
+}
+
+/// The linked program of a customer file, or why there is none.
+#[salsa::tracked(returns(ref))]
+pub fn program(db: &dyn Db, file: SourceFile) -> Result<Program, Diagnostic> {
+    let files = db.workspace().files(db);
+    let mut modules: Vec<SourceFile> = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<String> = uses(db, file).iter().map(|(k, _)| k.clone()).collect();
+    while let Some(key) = stack.pop() {
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        if let Some(module) = files.get(&key) {
+            modules.push(*module);
+            stack.extend(uses(db, *module).iter().map(|(k, _)| k.clone()));
+        }
+    }
+    modules.sort_by(|a, b| a.key(db).cmp(b.key(db)));
+    let checked: Vec<&Checked> = modules.iter().map(|m| check(db, *m)).collect();
+    let errors = parse(db, file).diagnostics.iter().any(Diagnostic::is_error)
+        || modules.iter().any(|m| parse(db, *m).diagnostics.iter().any(Diagnostic::is_error));
+    if errors {
+        return Err(Diagnostic::error(
+            Code::Syntax,
+            format!("`{}` or a module it uses has syntax errors; run `tally check`", file.key(db)),
+            tally_syntax::Span::default(),
+        ));
+    }
+    let mut sources: tally_ir::Sources = BTreeMap::new();
+    sources.insert(ModuleKey(file.key(db).clone()), Arc::from(file.text(db).as_str()));
+    for module in &modules {
+        sources.insert(ModuleKey(module.key(db).clone()), Arc::from(module.text(db).as_str()));
+    }
+    tally_ir::link(check(db, file), &checked, sources)
+}

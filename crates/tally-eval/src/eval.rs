@@ -1,0 +1,745 @@
+use crate::trace::{Filter, Step};
+use crate::value::{Value, show_decimal};
+use crate::{EvalError, Evaluation, LineResult, Role, SplitWeights};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use std::collections::{BTreeMap, HashMap};
+use tally_check::fields::{Field, Source};
+use tally_check::{Builtin, LetId, ModuleKey, TExpr, TExprKind};
+use tally_ir::{Line, Program};
+use tally_money::{Currency, Money, Rounding};
+use tally_snapshot::{Period, Snapshot, Tenant, User};
+use tally_syntax::ast::{BinaryOp, LineKind, UnaryOp};
+use tally_syntax::diagnostic::did_you_mean;
+use tally_syntax::{Code, Diagnostic};
+
+/// Evaluates every line of the program for the period. All lines are evaluated even when one
+/// fails, so that every runtime error is reported at once.
+pub fn evaluate(program: &Program, snapshot: &Snapshot, period: &Period) -> std::result::Result<Evaluation, Vec<EvalError>> {
+    let Some(tenant) = snapshot.tenant(&program.customer.tenant) else {
+        let names = snapshot.tenant_names();
+        let mut d = Diagnostic::error(
+            Code::MissingTenant,
+            format!("tenant `{}` is not in the snapshot", program.customer.tenant),
+            program.customer.tenant_span,
+        )
+        .with_label_message("no such tenant in the snapshot");
+        d = match did_you_mean(&program.customer.tenant, names.iter().copied()) {
+            Some(help) => d.with_help(help),
+            None if names.is_empty() => d.with_help("the snapshot has no tenants"),
+            None => d.with_help(format!("the snapshot has {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
+        };
+        return Err(vec![EvalError {
+            module: program.customer.module.clone(),
+            diagnostic: d,
+        }]);
+    };
+    let mut evaluator = Evaluator {
+        program,
+        tenant,
+        period,
+        currency: program.customer.currency,
+        lets: HashMap::new(),
+    };
+    let mut lines = Vec::new();
+    let mut errors = Vec::new();
+    for line in &program.lines {
+        match evaluator.line(line) {
+            Ok(result) => lines.push(result),
+            Err(e) => errors.push(*e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Evaluation { lines })
+    } else {
+        Err(errors)
+    }
+}
+
+type Result<T> = std::result::Result<T, Box<EvalError>>;
+
+struct Evaluator<'p> {
+    program: &'p Program,
+    tenant: &'p Tenant,
+    period: &'p Period,
+    currency: Currency,
+    lets: HashMap<LetId, (Value, Vec<Step>)>,
+}
+
+/// Where an expression is evaluated: its file, and the record a `where` is looking at.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    module: &'a ModuleKey,
+    element: Option<&'a Value>,
+    /// Steps are recorded outside predicates only: per-user steps would drown the explanation.
+    trace: bool,
+}
+
+impl<'p> Evaluator<'p> {
+    fn line(&mut self, line: &Line) -> Result<LineResult> {
+        let ctx = Ctx {
+            module: &line.module,
+            element: None,
+            trace: true,
+        };
+        let mut steps = Vec::new();
+        let (value, value_steps) = self.eval(&line.value, ctx)?;
+        let role = if line.kind == LineKind::Qty { Role::Quantity } else { Role::Amount };
+        steps.push((role, self.root_step(&line.value, ctx, &value, value_steps)));
+        let mut result = LineResult {
+            name: line.name.clone(),
+            quantity: None,
+            minimum: None,
+            unit_price: None,
+            amount: None,
+            split: None,
+            steps: Vec::new(),
+        };
+        match line.kind {
+            LineKind::Qty => result.quantity = Some(self.whole(&value, &line.value, ctx, "quantity", &line.name)?),
+            LineKind::Amount => result.amount = Some(self.money(value, &line.value, ctx)?),
+        }
+        if let Some(price) = &line.price {
+            let (value, price_steps) = self.eval(price, ctx)?;
+            steps.push((Role::Price, self.root_step(price, ctx, &value, price_steps)));
+            result.unit_price = Some(self.money(value, price, ctx)?);
+        }
+        if let Some(minimum) = &line.minimum {
+            let (value, minimum_steps) = self.eval(minimum, ctx)?;
+            steps.push((Role::Minimum, self.root_step(minimum, ctx, &value, minimum_steps)));
+            result.minimum = Some(self.whole(&value, minimum, ctx, "minimum", &line.name)?);
+        }
+        if let Some(split) = &line.split {
+            let (users, _) = self.eval(&split.population, Ctx { trace: false, ..ctx })?;
+            let mut groups: BTreeMap<String, u64> = BTreeMap::new();
+            let mut unassigned = 0u64;
+            if let Value::List(users) = users {
+                for user in users {
+                    let Value::User(i) = user else { continue };
+                    match self.user(i).and_then(|u| u.attribute(split.key.name())) {
+                        Some(value) => *groups.entry(value.trim().to_string()).or_default() += 1,
+                        None => unassigned += 1,
+                    }
+                }
+            }
+            let mut groups: Vec<(String, u64)> = groups.into_iter().collect();
+            if unassigned > 0 || groups.is_empty() {
+                groups.push((split.otherwise.clone(), unassigned));
+            }
+            result.split = Some(SplitWeights {
+                key: split.key.name(),
+                groups,
+                otherwise: split.otherwise.clone(),
+            });
+        }
+        result.steps = steps;
+        Ok(result)
+    }
+
+    /// The step for a whole clause: the clause's own text, even when it is a bare literal.
+    fn root_step(&self, expr: &TExpr, ctx: Ctx<'_>, value: &Value, children: Vec<Step>) -> Step {
+        if let [only] = children.as_slice()
+            && only.span == expr.span
+        {
+            return only.clone();
+        }
+        self.step(expr, ctx, value, children)
+    }
+
+    fn step(&self, expr: &TExpr, ctx: Ctx<'_>, value: &Value, children: Vec<Step>) -> Step {
+        Step {
+            module: ctx.module.clone(),
+            span: expr.span,
+            text: self.program.text(ctx.module, expr.span).to_string(),
+            value: self.show(value),
+            filter: None,
+            notes: Vec::new(),
+            children,
+        }
+    }
+
+    fn error(&self, ctx: Ctx<'_>, diagnostic: Diagnostic) -> Box<EvalError> {
+        Box::new(EvalError {
+            module: ctx.module.clone(),
+            diagnostic,
+        })
+    }
+
+    fn whole(&self, value: &Value, expr: &TExpr, ctx: Ctx<'_>, what: &str, line: &str) -> Result<u64> {
+        let Value::Num(n) = value else {
+            return Err(self.error(ctx, Diagnostic::error(Code::TypeMismatch, format!("the {what} is not a number"), expr.span)));
+        };
+        if n.is_sign_negative() && !n.is_zero() {
+            return Err(self.error(
+                ctx,
+                Diagnostic::error(
+                    Code::NegativeQuantity,
+                    format!("the {what} of `{line}` is {}", show_decimal(*n)),
+                    expr.span,
+                )
+                .with_label_message(format!("this came to {}", show_decimal(*n)))
+                .with_help("a quantity cannot be negative; bill a credit as a negative price instead"),
+            ));
+        }
+        n.trunc().to_u64().filter(|_| n.fract().is_zero()).ok_or_else(|| {
+            self.error(ctx, Diagnostic::error(Code::Overflow, format!("the {what} {} is not a whole number of units", show_decimal(*n)), expr.span))
+        })
+    }
+
+    fn money(&self, value: Value, expr: &TExpr, ctx: Ctx<'_>) -> Result<Money> {
+        match value {
+            Value::Money(m) => Ok(m),
+            Value::Num(n) => Ok(Money::new(n, self.currency)),
+            _ => Err(self.error(ctx, Diagnostic::error(Code::TypeMismatch, "this is not money", expr.span))),
+        }
+    }
+
+    fn user(&self, index: usize) -> Option<&'p User> {
+        self.tenant.users.get(index)
+    }
+
+    fn show(&self, value: &Value) -> String {
+        match value {
+            Value::Num(n) => show_decimal(*n),
+            Value::Money(m) => m.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Text(t) => format!("{t:?}"),
+            Value::Date(d) => d.to_string(),
+            Value::List(items) => {
+                let noun = match items.first() {
+                    Some(Value::User(_)) => "users",
+                    Some(Value::Sku { .. }) => "SKUs",
+                    Some(Value::Usage(_)) => "usage rows",
+                    _ => "items",
+                };
+                if items.len() == 1 && noun == "users" {
+                    "1 user".into()
+                } else {
+                    format!("{} {noun}", items.len())
+                }
+            }
+            Value::User(i) => self.user(*i).map_or_else(|| "a user".into(), |u| u.upn.clone()),
+            Value::Sku { index, name } => match index.and_then(|i| self.tenant.subscribed_skus.get(i)) {
+                Some(s) => format!("{} ({} assigned of {} purchased, {} per seat)", s.part_number, s.assigned, s.purchased, s.unit_cost),
+                None => format!("{name} (not subscribed)"),
+            },
+            Value::Usage(i) => self
+                .tenant
+                .azure_usage
+                .get(*i)
+                .map_or_else(|| "a usage row".into(), |u| format!("{} {} {}", u.date, u.meter_category, u.cost)),
+            Value::Period => format!("{} to {}", self.period.start, self.period.end),
+        }
+    }
+
+    /// Evaluates an expression, returning its value and the steps worth showing beneath it.
+    fn eval(&mut self, expr: &TExpr, ctx: Ctx<'_>) -> Result<(Value, Vec<Step>)> {
+        let leaf = |v: Value| Ok((v, Vec::new()));
+        match &expr.kind {
+            TExprKind::Int(n) => leaf(Value::Num(Decimal::from(*n))),
+            TExprKind::Decimal(d) | TExprKind::Percent(d) => leaf(Value::Num(*d)),
+            TExprKind::Money(amount, currency) => leaf(Value::Money(Money::new(*amount, *currency))),
+            TExprKind::Text(t) => leaf(Value::Text(t.clone())),
+            TExprKind::Bool(b) => leaf(Value::Bool(*b)),
+            TExprKind::Date(d) => leaf(Value::Date(*d)),
+            TExprKind::List(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                let mut steps = Vec::new();
+                for item in items {
+                    let (v, s) = self.eval(item, ctx)?;
+                    values.push(v);
+                    steps.extend(s);
+                }
+                Ok((Value::List(values), steps))
+            }
+            TExprKind::Let(id) => self.let_value(id, expr, ctx),
+            TExprKind::Source(source) => {
+                let value = Value::List(match source {
+                    Source::Users => (0..self.tenant.users.len()).map(Value::User).collect(),
+                    Source::Skus => (0..self.tenant.subscribed_skus.len())
+                        .map(|i| Value::Sku {
+                            index: Some(i),
+                            name: self.tenant.subscribed_skus.get(i).map(|s| s.part_number.clone()).unwrap_or_default(),
+                        })
+                        .collect(),
+                    Source::Usage => (0..self.tenant.azure_usage.len()).map(Value::Usage).collect(),
+                });
+                Ok((value, Vec::new()))
+            }
+            TExprKind::Period => leaf(Value::Period),
+            TExprKind::Element => match ctx.element {
+                Some(v) => leaf(v.clone()),
+                None => Err(self.error(ctx, Diagnostic::error(Code::UnknownName, "a record field outside a filter", expr.span))),
+            },
+            TExprKind::Field(base, field) => {
+                let (base_value, steps) = self.eval(base, ctx)?;
+                let value = self.field(&base_value, *field, expr, ctx)?;
+                self.traced(expr, ctx, value, steps)
+            }
+            TExprKind::Project(base, field) => {
+                let (base_value, steps) = self.eval(base, ctx)?;
+                let Value::List(items) = base_value else {
+                    return leaf(Value::List(Vec::new()));
+                };
+                let values = items
+                    .iter()
+                    .map(|item| self.field(item, *field, expr, ctx))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((Value::List(values), steps))
+            }
+            TExprKind::Call(builtin, args) => {
+                let mut values = Vec::with_capacity(args.len());
+                let mut steps = Vec::new();
+                for arg in args {
+                    let (v, s) = self.eval(arg, ctx)?;
+                    values.push(v);
+                    steps.extend(s);
+                }
+                let value = self.builtin(*builtin, values, expr, ctx)?;
+                self.traced(expr, ctx, value, steps)
+            }
+            TExprKind::SkuLookup { name, guids } => {
+                let matches: Vec<usize> = self
+                    .tenant
+                    .subscribed_skus
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| guids.iter().any(|g| g.eq_ignore_ascii_case(&s.sku_id)))
+                    .map(|(i, _)| i)
+                    .collect();
+                if matches.len() > 1 {
+                    return Err(self.error(
+                        ctx,
+                        Diagnostic::error(
+                            Code::MissingData,
+                            format!("SKU `{name}` matches {} subscriptions in the snapshot", matches.len()),
+                            expr.span,
+                        )
+                        .with_help("the snapshot should hold one entry per SKU; merge them"),
+                    ));
+                }
+                let value = Value::Sku {
+                    index: matches.first().copied(),
+                    name: name.clone(),
+                };
+                self.traced(expr, ctx, value, Vec::new())
+            }
+            TExprKind::HasSku { guids, .. } => {
+                let has = match ctx.element {
+                    Some(Value::User(i)) => self
+                        .user(*i)
+                        .is_some_and(|u| u.assigned_skus.iter().any(|s| guids.iter().any(|g| g.eq_ignore_ascii_case(s)))),
+                    _ => false,
+                };
+                leaf(Value::Bool(has))
+            }
+            TExprKind::Counter(name) => match self.tenant.counter(name) {
+                Some(counter) => {
+                    let value = Value::Num(Decimal::from(counter.value));
+                    let mut step = self.step(expr, ctx, &value, Vec::new());
+                    step.notes.push(format!("as of {}", counter.as_of));
+                    Ok((value, if ctx.trace { vec![step] } else { Vec::new() }))
+                }
+                None => {
+                    let names: Vec<&str> = self.tenant.counters.iter().map(|c| c.name.as_str()).collect();
+                    let mut d = Diagnostic::error(
+                        Code::MissingData,
+                        format!("counter `{name}` is not in the snapshot for `{}`", self.tenant.tenant),
+                        expr.span,
+                    );
+                    d = match did_you_mean(name, names.iter().copied()) {
+                        Some(help) => d.with_help(help),
+                        None if names.is_empty() => d.with_help("the snapshot has no counters for this tenant; import the vendor's counts"),
+                        None => d.with_help(format!("the tenant's counters are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
+                    };
+                    Err(self.error(ctx, d))
+                }
+            },
+            TExprKind::Count(inner) => {
+                let (value, steps) = self.eval(inner, ctx)?;
+                let n = match &value {
+                    Value::List(items) => items.len(),
+                    _ => 0,
+                };
+                let count = Value::Num(Decimal::from(n));
+                // The inner list's own step already says "27 users".
+                if steps.is_empty() && ctx.trace {
+                    Ok((count.clone(), vec![self.step(inner, ctx, &value, Vec::new())]))
+                } else {
+                    Ok((count, steps))
+                }
+            }
+            TExprKind::ToMoney(inner) => {
+                let (value, steps) = self.eval(inner, ctx)?;
+                let value = match value {
+                    Value::Num(n) => Value::Money(Money::new(n, self.currency)),
+                    other => other,
+                };
+                Ok((value, steps))
+            }
+            TExprKind::Unary(op, operand) => {
+                let (value, steps) = self.eval(operand, ctx)?;
+                let value = match (op, value) {
+                    (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
+                    (UnaryOp::Neg, Value::Num(n)) => Value::Num(-n),
+                    (UnaryOp::Neg, Value::Money(m)) => Value::Money(Money::new(-m.amount(), m.currency())),
+                    (_, other) => other,
+                };
+                Ok((value, steps))
+            }
+            TExprKind::Binary(op, left, right) => self.binary(*op, left, right, expr, ctx),
+            TExprKind::Where(collection, predicate) => self.filter(collection, predicate, expr, ctx),
+            TExprKind::Error => Err(self.error(ctx, Diagnostic::error(Code::Syntax, "this expression did not check", expr.span))),
+        }
+    }
+
+    /// Records a step for `expr` above `children` when tracing.
+    fn traced(&self, expr: &TExpr, ctx: Ctx<'_>, value: Value, children: Vec<Step>) -> Result<(Value, Vec<Step>)> {
+        if !ctx.trace {
+            return Ok((value, Vec::new()));
+        }
+        let step = self.step(expr, ctx, &value, children);
+        Ok((value, vec![step]))
+    }
+
+    fn let_value(&mut self, id: &LetId, expr: &TExpr, ctx: Ctx<'_>) -> Result<(Value, Vec<Step>)> {
+        if !self.lets.contains_key(id) {
+            let Some(body) = self.program.lets.get(id) else {
+                return Err(self.error(ctx, Diagnostic::error(Code::UnknownName, format!("`{}` was not linked", id.name), expr.span)));
+            };
+            let body_ctx = Ctx {
+                module: &id.module,
+                element: None,
+                trace: true,
+            };
+            let (value, steps) = self.eval(body, body_ctx)?;
+            let mut body_step = self.root_step(body, body_ctx, &value, steps);
+            body_step.text = format!("{} = {}", id.name, body_step.text);
+            self.lets.insert(id.clone(), (value, vec![body_step]));
+        }
+        let Some((value, steps)) = self.lets.get(id) else {
+            return Err(self.error(ctx, Diagnostic::error(Code::UnknownName, "unknown definition", expr.span)));
+        };
+        let value = value.clone();
+        if !ctx.trace {
+            return Ok((value, Vec::new()));
+        }
+        Ok((value, steps.clone()))
+    }
+
+    fn filter(&mut self, collection: &TExpr, predicate: &TExpr, expr: &TExpr, ctx: Ctx<'_>) -> Result<(Value, Vec<Step>)> {
+        let (items, steps) = self.eval(collection, ctx)?;
+        let Value::List(items) = items else {
+            return Ok((Value::List(Vec::new()), steps));
+        };
+        let conditions = conjuncts(predicate);
+        let mut excluded: Vec<(String, Vec<String>)> = conditions
+            .iter()
+            .map(|c| (self.program.text(ctx.module, c.span).to_string(), Vec::new()))
+            .collect();
+        let mut kept = Vec::new();
+        for item in &items {
+            let inner = Ctx {
+                module: ctx.module,
+                element: Some(item),
+                trace: false,
+            };
+            let mut failed = None;
+            for (i, condition) in conditions.iter().enumerate() {
+                if !self.eval(condition, inner)?.0.as_bool() {
+                    failed = Some(i);
+                    break;
+                }
+            }
+            match failed {
+                None => kept.push(item.clone()),
+                Some(i) => {
+                    if let Some((_, who)) = excluded.get_mut(i) {
+                        who.push(self.show(item));
+                    }
+                }
+            }
+        }
+        let filter = Filter {
+            total: items.len(),
+            kept: kept.len(),
+            excluded,
+        };
+        let value = Value::List(kept);
+        if !ctx.trace {
+            return Ok((value, Vec::new()));
+        }
+        let mut step = self.step(expr, ctx, &value, steps);
+        step.filter = Some(filter);
+        Ok((value, vec![step]))
+    }
+
+    fn field(&self, base: &Value, field: Field, expr: &TExpr, ctx: Ctx<'_>) -> Result<Value> {
+        let text = |s: &str| Value::Text(s.to_string());
+        let num = |n: u32| Value::Num(Decimal::from(n));
+        Ok(match base {
+            Value::User(i) => {
+                let Some(user) = self.user(*i) else {
+                    return Ok(Value::Text(String::new()));
+                };
+                match field {
+                    Field::UserId => text(&user.id),
+                    Field::Upn => text(&user.upn),
+                    Field::DisplayName => text(&user.display_name),
+                    Field::Department => text(user.department.as_deref().unwrap_or("")),
+                    Field::Office => text(user.office.as_deref().unwrap_or("")),
+                    Field::City => text(user.city.as_deref().unwrap_or("")),
+                    Field::Enabled => Value::Bool(user.enabled),
+                    Field::Licensed => Value::Bool(!user.assigned_skus.is_empty()),
+                    _ => Value::Text(String::new()),
+                }
+            }
+            Value::Sku { index, name } => {
+                let Some(sku) = index.and_then(|i| self.tenant.subscribed_skus.get(i)) else {
+                    return match field {
+                        Field::Purchased | Field::Assigned | Field::Available => Ok(num(0)),
+                        Field::PartNumber | Field::SkuName => Ok(text(name)),
+                        _ => Err(self.error(
+                            ctx,
+                            Diagnostic::error(
+                                Code::MissingData,
+                                format!("tenant `{}` has no subscription to `{name}`, so it has no {}", self.tenant.tenant, field_word(field)),
+                                expr.span,
+                            )
+                            .with_help("check the SKU name, or add the subscription to the snapshot"),
+                        )),
+                    };
+                };
+                match field {
+                    Field::SkuId => text(&sku.sku_id),
+                    Field::PartNumber => text(&sku.part_number),
+                    Field::SkuName => text(
+                        &tally_skus_name(&sku.sku_id).unwrap_or_else(|| sku.part_number.clone()),
+                    ),
+                    Field::Purchased => num(sku.purchased),
+                    Field::Assigned => num(sku.assigned),
+                    Field::Available => num(sku.purchased.saturating_sub(sku.assigned)),
+                    Field::Cost => Value::Money(self.customer_money(sku.unit_cost, &format!("`{}`'s cost", sku.part_number), expr, ctx)?),
+                    Field::Term => text(sku.term.name()),
+                    Field::BillingPlan => text(sku.billing_plan.name()),
+                    _ => Value::Text(String::new()),
+                }
+            }
+            Value::Usage(i) => {
+                let Some(row) = self.tenant.azure_usage.get(*i) else {
+                    return Ok(Value::Text(String::new()));
+                };
+                match field {
+                    Field::UsageDate => Value::Date(row.date),
+                    Field::SubscriptionId => text(&row.subscription_id),
+                    Field::ResourceGroup => text(&row.resource_group),
+                    Field::MeterCategory => text(&row.meter_category),
+                    Field::MeterName => text(&row.meter_name),
+                    Field::UsageQuantity => Value::Num(row.quantity),
+                    Field::UsageCost => Value::Money(self.customer_money(row.cost, "a usage row's cost", expr, ctx)?),
+                    _ => Value::Text(String::new()),
+                }
+            }
+            Value::Period => match field {
+                Field::Start => Value::Date(self.period.start),
+                Field::End => Value::Date(self.period.end),
+                Field::Days => Value::Num(Decimal::from(self.period.days())),
+                _ => Value::Text(String::new()),
+            },
+            _ => Value::Text(String::new()),
+        })
+    }
+
+    /// Snapshot money must already be in the customer's currency: Tally never converts.
+    fn customer_money(&self, money: Money, what: &str, expr: &TExpr, ctx: Ctx<'_>) -> Result<Money> {
+        if money.currency() == self.currency {
+            return Ok(money);
+        }
+        Err(self.error(
+            ctx,
+            Diagnostic::error(
+                Code::CurrencyMismatch,
+                format!(
+                    "the snapshot gives {what} in {}, but `{}` is invoiced in {}",
+                    money.currency(),
+                    self.program.customer.name,
+                    self.currency
+                ),
+                expr.span,
+            )
+            .with_help("Tally never converts currencies: import costs in the customer's currency"),
+        ))
+    }
+
+    fn binary(&mut self, op: BinaryOp, left: &TExpr, right: &TExpr, expr: &TExpr, ctx: Ctx<'_>) -> Result<(Value, Vec<Step>)> {
+        let (l, mut steps) = self.eval(left, ctx)?;
+        if op == BinaryOp::And && !l.as_bool() {
+            return Ok((Value::Bool(false), steps));
+        }
+        if op == BinaryOp::Or && l.as_bool() {
+            return Ok((Value::Bool(true), steps));
+        }
+        let (r, right_steps) = self.eval(right, ctx)?;
+        steps.extend(right_steps);
+        let overflow = || self.error(ctx, Diagnostic::error(Code::Overflow, "the result is too large for exact arithmetic", expr.span));
+        let money_err = |e: tally_money::MoneyError| {
+            let code = if e == tally_money::MoneyError::DivisionByZero { Code::DivisionByZero } else { Code::Overflow };
+            self.error(ctx, Diagnostic::error(code, e.to_string(), expr.span))
+        };
+        let div_zero = || {
+            self.error(
+                ctx,
+                Diagnostic::error(Code::DivisionByZero, "division by zero", right.span)
+                    .with_label_message("this is 0")
+                    .with_help("guard the divisor, e.g. `max(count(staff), 1)`"),
+            )
+        };
+        use BinaryOp::*;
+        let value = match (op, l, r) {
+            (Add, Value::Num(a), Value::Num(b)) => Value::Num(a.checked_add(b).ok_or_else(overflow)?),
+            (Sub, Value::Num(a), Value::Num(b)) => Value::Num(a.checked_sub(b).ok_or_else(overflow)?),
+            (Mul, Value::Num(a), Value::Num(b)) => Value::Num(a.checked_mul(b).ok_or_else(overflow)?),
+            (Div, Value::Num(_), Value::Num(b)) if b.is_zero() => return Err(div_zero()),
+            (Div, Value::Num(a), Value::Num(b)) => Value::Num(a.checked_div(b).ok_or_else(overflow)?),
+            (Add, Value::Money(a), Value::Money(b)) => Value::Money(a.checked_add(b).map_err(money_err)?),
+            (Sub, Value::Money(a), Value::Money(b)) => Value::Money(a.checked_sub(b).map_err(money_err)?),
+            (Mul, Value::Money(m), Value::Num(n)) | (Mul, Value::Num(n), Value::Money(m)) => {
+                Value::Money(m.checked_mul(n).map_err(money_err)?)
+            }
+            (Div, Value::Money(_), Value::Num(b)) if b.is_zero() => return Err(div_zero()),
+            (Div, Value::Money(m), Value::Num(n)) => Value::Money(m.checked_div(n).map_err(money_err)?),
+            (Div, Value::Money(_), Value::Money(b)) if b.amount().is_zero() => return Err(div_zero()),
+            (Div, Value::Money(a), Value::Money(b)) => Value::Num(a.amount().checked_div(b.amount()).ok_or_else(overflow)?),
+            (Eq, a, b) => Value::Bool(a == b),
+            (Ne, a, b) => Value::Bool(a != b),
+            (Lt | Le | Gt | Ge, a, b) => {
+                let ordering = match (&a, &b) {
+                    (Value::Num(x), Value::Num(y)) => x.cmp(y),
+                    (Value::Money(x), Value::Money(y)) => x.amount().cmp(&y.amount()),
+                    (Value::Date(x), Value::Date(y)) => x.cmp(y),
+                    _ => std::cmp::Ordering::Equal,
+                };
+                Value::Bool(match op {
+                    Lt => ordering.is_lt(),
+                    Le => ordering.is_le(),
+                    Gt => ordering.is_gt(),
+                    _ => ordering.is_ge(),
+                })
+            }
+            (In, a, Value::List(items)) => Value::Bool(items.contains(&a)),
+            (And | Or, _, b) => Value::Bool(b.as_bool()),
+            (_, a, _) => a,
+        };
+        if matches!(op, Add | Sub | Mul | Div) {
+            return self.traced(expr, ctx, value, steps);
+        }
+        Ok((value, steps))
+    }
+
+    fn builtin(&self, builtin: Builtin, args: Vec<Value>, expr: &TExpr, ctx: Ctx<'_>) -> Result<Value> {
+        let first = args.first().cloned().unwrap_or(Value::Num(Decimal::ZERO));
+        let number = |v: &Value| match v {
+            Value::Num(n) => *n,
+            Value::Money(m) => m.amount(),
+            _ => Decimal::ZERO,
+        };
+        Ok(match builtin {
+            Builtin::Max | Builtin::Min => {
+                let mut best = first;
+                for candidate in args.into_iter().skip(1) {
+                    let better = if builtin == Builtin::Max {
+                        number(&candidate) > number(&best)
+                    } else {
+                        number(&candidate) < number(&best)
+                    };
+                    if better {
+                        best = candidate;
+                    }
+                }
+                best
+            }
+            Builtin::Count => match first {
+                Value::List(items) => Value::Num(Decimal::from(items.len())),
+                _ => Value::Num(Decimal::ZERO),
+            },
+            Builtin::Sum => {
+                let Value::List(items) = first else {
+                    return Ok(Value::Num(Decimal::ZERO));
+                };
+                let overflow = || self.error(ctx, Diagnostic::error(Code::Overflow, "the sum is too large for exact arithmetic", expr.span));
+                match expr.ty {
+                    tally_check::Type::Money(_) => {
+                        let mut total = Money::zero(self.currency);
+                        for item in items {
+                            if let Value::Money(m) = item {
+                                let m = self.customer_money(m, "an amount", expr, ctx)?;
+                                total = total.checked_add(m).map_err(|_| overflow())?;
+                            }
+                        }
+                        Value::Money(total)
+                    }
+                    _ => {
+                        let mut total = Decimal::ZERO;
+                        for item in items {
+                            total = total.checked_add(number(&item)).ok_or_else(overflow)?;
+                        }
+                        Value::Num(total)
+                    }
+                }
+            }
+            Builtin::Round => {
+                let places = args.get(1).map(|p| number(p).to_u32().unwrap_or(0));
+                match (first, places) {
+                    (Value::Money(m), None) => Value::Money(m.round(Rounding::HalfUp)),
+                    (Value::Money(m), Some(p)) => Value::Money(m.round_dp(p, Rounding::HalfUp)),
+                    (v, p) => Value::Num(Rounding::HalfUp.apply(number(&v), p.unwrap_or(0))),
+                }
+            }
+            Builtin::Ceil => Value::Num(number(&first).ceil()),
+            Builtin::Floor => Value::Num(number(&first).floor()),
+            Builtin::Abs => match first {
+                Value::Money(m) => Value::Money(Money::new(m.amount().abs(), m.currency())),
+                v => Value::Num(number(&v).abs()),
+            },
+            Builtin::StartsWith | Builtin::EndsWith | Builtin::Contains => {
+                let text = |v: Option<&Value>| match v {
+                    Some(Value::Text(t)) => t.to_lowercase(),
+                    _ => String::new(),
+                };
+                let (haystack, needle) = (text(args.first()), text(args.get(1)));
+                Value::Bool(match builtin {
+                    Builtin::StartsWith => haystack.starts_with(&needle),
+                    Builtin::EndsWith => haystack.ends_with(&needle),
+                    _ => haystack.contains(&needle),
+                })
+            }
+        })
+    }
+}
+
+/// The conditions of a top-level `a and b and c`, so a filter can say which one excluded whom.
+fn conjuncts(predicate: &TExpr) -> Vec<&TExpr> {
+    match &predicate.kind {
+        TExprKind::Binary(BinaryOp::And, l, r) => {
+            let mut out = conjuncts(l);
+            out.extend(conjuncts(r));
+            out
+        }
+        _ => vec![predicate],
+    }
+}
+
+fn field_word(field: Field) -> &'static str {
+    match field {
+        Field::Cost => "cost",
+        Field::Term => "term",
+        Field::BillingPlan => "billing plan",
+        Field::SkuId => "SKU id",
+        _ => "value",
+    }
+}
+
+/// The product name from Microsoft's SKU table.
+fn tally_skus_name(guid: &str) -> Option<String> {
+    tally_skus::catalog().by_guid(guid).map(|s| s.display_name.clone())
+}

@@ -1,0 +1,258 @@
+//! From evaluated lines to invoice lines. This is where the billing arithmetic happens:
+//! the minimum, rounding to the currency's minor unit with the line's named rounding, and exact
+//! allocation of split lines (largest remainder, so parts always sum to the whole).
+
+use crate::model::*;
+use tally_eval::{Evaluation, LineResult, Role, Step};
+use tally_ir::{Line, Program};
+use tally_money::{Money, allocate_money, allocate_units};
+use tally_snapshot::Period;
+use tally_syntax::LineIndex;
+
+/// A failure to turn an evaluation into invoice lines: only arithmetic overflow can cause it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    pub line: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line `{}`: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+pub fn assemble_customer(
+    program: &Program,
+    evaluation: &Evaluation,
+    period: &Period,
+    rules_path: &str,
+) -> Result<CustomerPlan, PlanError> {
+    let currency = program.customer.currency;
+    let source = program
+        .sources
+        .get(&program.customer.module)
+        .map(|s| s.as_ref())
+        .unwrap_or("");
+    let index = LineIndex::new(source);
+    let customer_slug = slug(&program.customer.name);
+    let plan_period = PlanPeriod {
+        start: period.start,
+        end: period.end,
+    };
+    let mut lines = Vec::new();
+    let mut total = Money::zero(currency);
+    for (rule, result) in program.lines.iter().zip(&evaluation.lines) {
+        let error = |message: String| PlanError {
+            line: rule.name.clone(),
+            message,
+        };
+        let (line_no, column) = index.line_col(source, rule.span.start as usize);
+        let counted = result.quantity.unwrap_or(1);
+        let minimum = result
+            .minimum
+            .filter(|m| *m > counted && result.quantity.is_some())
+            .map(|minimum| MinimumApplied { minimum, counted });
+        let quantity = minimum.as_ref().map_or(counted, |m| m.minimum);
+        let unit_price = result.unit_price.map(|p| p.round(rule.rounding));
+        let amount = match (result.amount, unit_price) {
+            (Some(amount), _) => Some(amount.round(rule.rounding)),
+            (None, Some(price)) => Some(
+                price
+                    .checked_mul(quantity.into())
+                    .map_err(|e| error(e.to_string()))?,
+            ),
+            (None, None) => None,
+        };
+        if let Some(amount) = amount {
+            total = total.checked_add(amount).map_err(|e| error(e.to_string()))?;
+        }
+        let base = PlanLine {
+            id: format!("{customer_slug}/{}", rule.name),
+            line: rule.name.clone(),
+            product: rule.product.clone(),
+            description: rule.description.clone(),
+            quantity,
+            unit_price: unit_price
+                .or(if result.amount.is_some() { amount } else { None })
+                .map(|p| p.to_minor_unit_string()),
+            amount: amount.map(|a| a.to_minor_unit_string()),
+            currency: currency.code().to_string(),
+            period: plan_period,
+            billing: rule.billing.name().to_string(),
+            term: rule.term.map(|t| t.name().to_string()),
+            agreement: rule
+                .agreement
+                .clone()
+                .or_else(|| program.customer.psa.as_ref().map(|p| p.agreement.clone())),
+            split: None,
+            provenance: Provenance {
+                file: rules_path.to_string(),
+                line: line_no,
+                column,
+                span: [rule.span.start, rule.span.end],
+                rounding: rule.rounding.name().to_string(),
+                minimum,
+                drivers: drivers(result),
+            },
+        };
+        match &result.split {
+            None => lines.push(base),
+            Some(split) => lines.extend(split_line(rule, result, base, quantity, unit_price, amount, split).map_err(error)?),
+        }
+    }
+    Ok(CustomerPlan {
+        customer: program.customer.name.clone(),
+        tenant: program.customer.tenant.clone(),
+        currency: currency.code().to_string(),
+        psa: program.customer.psa.as_ref().map(|p| PsaTarget {
+            kind: p.kind.name().to_string(),
+            company: p.company.clone(),
+            agreement: p.agreement.clone(),
+        }),
+        rules: rules_path.to_string(),
+        lines,
+        total: total.to_minor_unit_string(),
+    })
+}
+
+/// One invoice line per group. Quantities are allocated by largest remainder over the groups'
+/// user counts; each part is priced at the line's rounded unit price, so the parts' amounts sum
+/// exactly to the unsplit amount. An `amount` line allocates its cents the same way.
+fn split_line(
+    rule: &Line,
+    result: &LineResult,
+    base: PlanLine,
+    quantity: u64,
+    unit_price: Option<Money>,
+    amount: Option<Money>,
+    split: &tally_eval::SplitWeights,
+) -> Result<Vec<PlanLine>, String> {
+    let mut weights: Vec<u64> = split.groups.iter().map(|(_, w)| *w).collect();
+    if weights.iter().all(|w| *w == 0) {
+        // No users at all (a minimum with nobody to count): everything goes to the last bucket.
+        if let Some(last) = weights.last_mut() {
+            *last = 1;
+        }
+    }
+    let describe_groups = split
+        .groups
+        .iter()
+        .map(|(name, users)| format!("{name} {users}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let parts: Vec<(u64, Option<Money>)> = if result.amount.is_some() {
+        let Some(amount) = amount else {
+            return Ok(vec![base]);
+        };
+        allocate_money(amount, &weights)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|a| (1, Some(a)))
+            .collect()
+    } else {
+        allocate_units(quantity, &weights)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|q| {
+                let part_amount = unit_price.and_then(|p| p.checked_mul(q.into()).ok());
+                (q, part_amount)
+            })
+            .collect()
+    };
+    let allocation = parts
+        .iter()
+        .map(|(q, a)| match (result.amount.is_some(), a) {
+            (true, Some(a)) => a.to_minor_unit_string(),
+            _ => q.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let mut out = Vec::new();
+    for ((group, users), (part_quantity, part_amount)) in split.groups.iter().zip(parts) {
+        let is_amount_line = result.amount.is_some();
+        if (!is_amount_line && part_quantity == 0)
+            || (is_amount_line && part_amount.is_some_and(|a| a.amount().is_zero()))
+        {
+            continue;
+        }
+        let mut line = base.clone();
+        line.id = format!("{}/{}={}", base.id, split.key, group);
+        line.quantity = part_quantity;
+        line.description = format!("{} ({group})", rule.description);
+        line.amount = part_amount.map(|a| a.to_minor_unit_string());
+        if is_amount_line {
+            line.unit_price = line.amount.clone();
+        }
+        line.split = Some(SplitPart {
+            key: split.key.to_string(),
+            value: group.clone(),
+            users: *users,
+        });
+        line.provenance.drivers.push(format!(
+            "split by {}: users {describe_groups}; allocated {allocation} (largest remainder)",
+            split.key
+        ));
+        out.push(line);
+    }
+    Ok(out)
+}
+
+/// The driver values of a line, outermost first: "`count(staff)` = 27", with filter summaries.
+pub fn drivers(result: &LineResult) -> Vec<String> {
+    let mut out = Vec::new();
+    for (role, step) in &result.steps {
+        if *role == Role::Price || *role == Role::Split {
+            // The price shows in the line itself; its derivation is in `tally explain`.
+            continue;
+        }
+        step.walk(&mut |s: &Step, _| out.push(describe_step(s)));
+    }
+    out
+}
+
+fn describe_step(step: &Step) -> String {
+    let text = one_line(&step.text);
+    let mut line = format!("{text} = {}", step.value);
+    if let Some(filter) = &step.filter {
+        line.push_str(&format!(" ({})", filter.summary(noun(&step.value))));
+    }
+    for note in &step.notes {
+        line.push_str(&format!(" ({note})"));
+    }
+    line
+}
+
+fn noun(value: &str) -> &str {
+    value.split_once(' ').map_or("records", |(_, noun)| noun)
+}
+
+/// Rule text can span lines; provenance shows it on one.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `Northwind Traders Ltd.` → `northwind-traders-ltd`.
+fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs_are_stable_ascii_ids() {
+        assert_eq!(super::slug("Northwind Traders Ltd."), "northwind-traders-ltd");
+        assert_eq!(super::slug("  A&B  "), "a-b");
+    }
+}

@@ -1,0 +1,10 @@
+//! The plan stage: turns evaluated rule lines into invoice lines (minimums, rounding, exact
+//! split allocation, stable ids, provenance) and writes plans as JSON, CSV or a table.
+
+mod assemble;
+mod model;
+mod render;
+
+pub use assemble::{PlanError, assemble_customer, drivers};
+pub use model::*;
+pub use render::{to_csv, to_json, to_table};

@@ -1,0 +1,109 @@
+//! The plan: what to invoice, per customer, for one period. Versioned JSON, documented in
+//! `docs/plan.md`. Amounts are strings holding exact decimals at the currency's minor unit.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+pub const PLAN_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    pub period: PlanPeriod,
+    pub inputs: Inputs,
+    pub customers: Vec<CustomerPlan>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPeriod {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+/// What the plan was computed from, by content hash, so an approved plan can be tied to its inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    pub rules: Vec<InputFile>,
+    pub snapshot: InputFile,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputFile {
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerPlan {
+    pub customer: String,
+    pub tenant: String,
+    pub currency: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub psa: Option<PsaTarget>,
+    /// The rule file.
+    pub rules: String,
+    pub lines: Vec<PlanLine>,
+    /// The sum of the priced lines' amounts.
+    pub total: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PsaTarget {
+    pub kind: String,
+    pub company: String,
+    pub agreement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanLine {
+    /// Stable across runs: customer, line and split group. Adapters key PSA lines on it.
+    pub id: String,
+    /// The rule line's name.
+    pub line: String,
+    pub product: String,
+    pub description: String,
+    pub quantity: u64,
+    /// `None` for a quantity-only line, priced by the PSA's catalogue.
+    pub unit_price: Option<String>,
+    pub amount: Option<String>,
+    pub currency: String,
+    pub period: PlanPeriod,
+    /// `advance` or `arrears`.
+    pub billing: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<SplitPart>,
+    pub provenance: Provenance,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitPart {
+    pub key: String,
+    pub value: String,
+    /// How many of the split's users are in this group.
+    pub users: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// Byte offsets of the rule in the file.
+    pub span: [u32; 2],
+    /// The rounding applied to the unit price or amount.
+    pub rounding: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<MinimumApplied>,
+    /// The values the rule used, outermost first: "`count(staff)` = 27", with who was counted.
+    pub drivers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinimumApplied {
+    pub minimum: u64,
+    pub counted: u64,
+}

@@ -1,0 +1,117 @@
+//! Plans written for machines (JSON, CSV) and for people (an aligned table).
+
+use crate::assemble::one_line;
+use crate::model::Plan;
+
+/// Pretty JSON with a trailing newline. Field order is fixed by the model, lines keep rule order:
+/// the same plan always gives the same bytes.
+pub fn to_json(plan: &Plan) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(plan)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// One row per invoice line, the simplest import for any accounting tool.
+pub fn to_csv(plan: &Plan) -> Result<String, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "customer", "tenant", "id", "product", "description", "quantity", "unit_price", "amount",
+        "currency", "period_start", "period_end", "billing", "term", "agreement", "split_key",
+        "split_value",
+    ])?;
+    for customer in &plan.customers {
+        for line in &customer.lines {
+            let quantity = line.quantity.to_string();
+            let start = line.period.start.to_string();
+            let end = line.period.end.to_string();
+            writer.write_record([
+                customer.customer.as_str(),
+                customer.tenant.as_str(),
+                line.id.as_str(),
+                line.product.as_str(),
+                line.description.as_str(),
+                quantity.as_str(),
+                line.unit_price.as_deref().unwrap_or(""),
+                line.amount.as_deref().unwrap_or(""),
+                line.currency.as_str(),
+                start.as_str(),
+                end.as_str(),
+                line.billing.as_str(),
+                line.term.as_deref().unwrap_or(""),
+                line.agreement.as_deref().unwrap_or(""),
+                line.split.as_ref().map_or("", |s| s.key.as_str()),
+                line.split.as_ref().map_or("", |s| s.value.as_str()),
+            ])?;
+        }
+    }
+    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A table per customer for people reading a terminal or a pull request.
+pub fn to_table(plan: &Plan) -> String {
+    let mut out = String::new();
+    for customer in &plan.customers {
+        out.push_str(&format!(
+            "{} ({}), {} to {}, {}\n",
+            customer.customer, customer.tenant, plan.period.start, plan.period.end, customer.currency
+        ));
+        let header = ["line", "description", "qty", "unit price", "amount", "billing", "agreement"];
+        let rows: Vec<[String; 7]> = customer
+            .lines
+            .iter()
+            .map(|l| {
+                [
+                    l.line.clone(),
+                    one_line(&l.description),
+                    l.quantity.to_string(),
+                    l.unit_price.clone().unwrap_or_else(|| "(catalogue)".into()),
+                    l.amount.clone().unwrap_or_else(|| "-".into()),
+                    l.billing.clone(),
+                    l.agreement.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(|h| h.chars().count());
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let numeric = [false, false, true, true, true, false, false];
+        let format_row = |cells: &[String]| {
+            let mut line = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                let width = widths.get(i).copied().unwrap_or(0);
+                let pad = width.saturating_sub(cell.chars().count());
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                if numeric.get(i).copied().unwrap_or(false) {
+                    line.push_str(&" ".repeat(pad));
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    line.push_str(&" ".repeat(pad));
+                }
+            }
+            line.trim_end().to_string() + "\n"
+        };
+        out.push_str(&format_row(&header.map(String::from)));
+        let rule: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+        out.push_str(&"-".repeat(rule));
+        out.push('\n');
+        for row in &rows {
+            out.push_str(&format_row(row));
+        }
+        out.push_str(&"-".repeat(rule));
+        out.push('\n');
+        out.push_str(&format!(
+            "{} lines, total {} {}\n\n",
+            customer.lines.len(),
+            customer.total,
+            customer.currency
+        ));
+    }
+    out
+}
