@@ -160,6 +160,22 @@ impl Checker<'_> {
         if let Some(record) = scope.element {
             candidates.extend(fields::fields_of(record).iter().map(|f| f.0.to_string()));
         }
+        let field_typo = scope.element.and_then(|record| {
+            let names: Vec<&str> = fields::fields_of(record).iter().map(|f| f.0).collect();
+            did_you_mean(&name.name, names).map(|help| (record, help))
+        });
+        if let Some((record, help)) = field_typo {
+            self.report(
+                Diagnostic::error(
+                    Code::UnknownField,
+                    format!("a {} has no field `{}`", record_name(record), name.name),
+                    span,
+                )
+                .with_label_message("unknown field")
+                .with_help(help),
+            );
+            return TExpr::error(span);
+        }
         let mut diagnostic = Diagnostic::error(
             Code::UnknownName,
             format!("unknown name `{}`", name.name),
@@ -411,9 +427,9 @@ impl Checker<'_> {
         let (l, r) = (&left.ty, &right.ty);
         let mismatch = |message: String| {
             Box::new(
-                Diagnostic::error(Code::TypeMismatch, message, left.span.to(right.span))
-                    .with_secondary(left.span, format!("this is {}", l.describe()))
-                    .with_secondary(right.span, format!("this is {}", r.describe())),
+                Diagnostic::error(Code::TypeMismatch, message, right.span)
+                    .with_label_message(format!("this is {}", r.describe()))
+                    .with_secondary(left.span, format!("this is {}", l.describe())),
             )
         };
         let currency_clash = |a: &CurrencyRef, b: &CurrencyRef| {
@@ -421,10 +437,10 @@ impl Checker<'_> {
                 Diagnostic::error(
                     Code::CurrencyMismatch,
                     format!("cannot combine money in {a} with money in {b}"),
-                    left.span.to(right.span),
+                    right.span,
                 )
+                .with_label_message(format!("this is in {b}"))
                 .with_secondary(left.span, format!("this is in {a}"))
-                .with_secondary(right.span, format!("this is in {b}"))
                 .with_help("Tally never converts currencies: write both amounts in the same currency"),
             )
         };
@@ -764,7 +780,7 @@ impl Checker<'_> {
             d = if suggestions.is_empty() {
                 d.with_help("use the part number (e.g. `SPB`), the GUID or the product name from Microsoft's licensing table")
             } else {
-                d.with_help(format!("did you mean {}?", list_names(&suggestions.iter().map(String::as_str).collect::<Vec<_>>())))
+                d.with_help(format!("did you mean {}?", list_alternatives(&suggestions.iter().map(String::as_str).collect::<Vec<_>>())))
             };
             self.report(d);
             return None;
@@ -852,6 +868,16 @@ impl Checker<'_> {
 
 fn plural(n: usize, word: &str) -> String {
     if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+}
+
+/// "`a`, `b` or `c`".
+pub(crate) fn list_alternatives(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.as_slice() {
+        [] => "nothing".into(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
 }
 
 pub(crate) fn list_names(names: &[&str]) -> String {

@@ -1,6 +1,6 @@
 //! Checking of top-level items: the customer header, `use`, `let` and lines.
 
-use crate::expr::{Scope, list_names};
+use crate::expr::{Scope, list_alternatives, list_names};
 use crate::fields::SPLIT_KEYS;
 use crate::types::{CurrencyRef, Record, Type};
 use crate::{
@@ -42,6 +42,7 @@ impl<'a> Checker<'a> {
             .filter_map(|i| if let Item::Line(l) = i { Some(l) } else { None })
             .collect();
         if customers.is_empty()
+            && !file.incomplete
             && let Some(first) = lines.first()
         {
             self.report(
@@ -66,7 +67,7 @@ impl<'a> Checker<'a> {
             seen.insert(line.name.name.clone(), line.name.span);
             self.line(line);
         }
-        if !customers.is_empty() {
+        if !customers.is_empty() && !file.incomplete {
             for (name, decl) in &self.lets.clone() {
                 if !self.used_lets.contains(name) {
                     self.report(
@@ -414,7 +415,7 @@ impl<'a> Checker<'a> {
         }
         let names: Vec<&str> = choices.iter().map(|c| c.0).collect();
         let help = did_you_mean(&word.name, names.iter().copied())
-            .unwrap_or_else(|| format!("write one of {}", list_names(&names)));
+            .unwrap_or_else(|| format!("write {}", list_alternatives(&names)));
         self.report(
             Diagnostic::error(Code::BadClause, format!("unknown {what} `{}`", word.name), word.span)
                 .with_help(help),

@@ -248,7 +248,11 @@ fn not_found<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> (String,
     (
         format!("cannot read `{key}`"),
         Some(
-            tally_syntax::diagnostic::did_you_mean(key, known.iter().copied())
+            known
+                .iter()
+                .filter(|k| strsim::levenshtein(k, key) <= 2)
+                .min()
+                .map(|k| format!("did you mean `{k}`?"))
                 .unwrap_or_else(|| "the path is relative to the file that uses it".into()),
         ),
     )

@@ -181,7 +181,7 @@ fn split_line(
         let mut line = base.clone();
         line.id = format!("{}/{}={}", base.id, split.key, group);
         line.quantity = part_quantity;
-        line.description = format!("{} ({group})", rule.description);
+        line.description = format!("{}: {group}", rule.description);
         line.amount = part_amount.map(|a| a.to_minor_unit_string());
         if is_amount_line {
             line.unit_price = line.amount.clone();

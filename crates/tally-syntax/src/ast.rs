@@ -21,6 +21,9 @@ pub struct StringLit {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct File {
     pub items: Vec<Item>,
+    /// Some items failed to parse and are missing: later stages must not report what is absent
+    /// (a header, a use of a definition) as if the file were whole.
+    pub incomplete: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -43,6 +43,7 @@ pub fn parse(source: &str) -> Parsed {
             Err(error) => {
                 let error = clause_error(rest).unwrap_or(error);
                 let diagnostic = describe(source, at, &error);
+                parsed.file.incomplete = true;
                 let error_at = diagnostic.primary_span().start as usize;
                 parsed.diagnostics.push(diagnostic);
                 at = next_item_start(source, &index, at, error_at);

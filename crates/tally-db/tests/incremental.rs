@@ -1,0 +1,86 @@
+//! Editing one file re-runs only that file's queries.
+
+use std::sync::{Arc, Mutex};
+use tally_db::Database;
+
+fn customer(name: &str, price: &str) -> String {
+    format!(
+        "customer \"{name}\" {{\n  tenant \"{name}.onmicrosoft.com\"\n  currency GBP\n}}\nuse std.m365\n\nsupport qty = count(licensed_users) price {price}\n"
+    )
+}
+
+#[test]
+fn editing_one_file_reruns_only_its_queries() {
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = Arc::clone(&log);
+    let mut db = Database::with_events(Some(Box::new(move |event: salsa::Event| {
+        if let salsa::EventKind::WillExecute { database_key } = event.kind {
+            sink.lock().unwrap().push(format!("{database_key:?}"));
+        }
+    })));
+    let files: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|n| db.set_file(&format!("{n}.tally"), customer(n, "25.00")))
+        .collect();
+    for file in &files {
+        assert!(tally_db::diagnostics(&db, *file).is_empty());
+        assert!(tally_db::program(&db, *file).is_ok());
+    }
+    let first_run = std::mem::take(&mut *log.lock().unwrap());
+    assert!(first_run.iter().any(|q| q.starts_with("parse")), "{first_run:?}");
+
+    db.set_file("b.tally", customer("b", "30.00"));
+    for file in &files {
+        tally_db::diagnostics(&db, *file);
+        tally_db::program(&db, *file).as_ref().unwrap();
+    }
+    let second_run = std::mem::take(&mut *log.lock().unwrap());
+    let b = format!("{:?}", files[1]);
+    let b_id = b.split("Id(").nth(1).and_then(|s| s.split(')').next()).unwrap();
+    let b_key = format!("Id({b_id})");
+    assert!(!second_run.is_empty(), "editing b must re-run something");
+    for query in &second_run {
+        assert!(query.contains(&b_key), "re-ran a query of another file: {query} (all: {second_run:?})");
+    }
+    for name in ["parse", "check", "diagnostics", "program"] {
+        assert!(second_run.iter().any(|q| q.starts_with(name)), "{name} did not re-run for b: {second_run:?}");
+    }
+    // The edit is visible.
+    let program = tally_db::program(&db, files[1]).as_ref().unwrap();
+    assert!(program.sources.values().any(|s| s.contains("30.00")));
+}
+
+#[test]
+fn a_shared_module_edit_reaches_its_users() {
+    let mut db = Database::default();
+    db.set_file("shared.tally", "let staff = m365.users where enabled\n".into());
+    let customer = db.set_file(
+        "c.tally",
+        "customer \"C\" {\n  tenant \"c\"\n  currency GBP\n}\nuse \"shared.tally\"\nsupport qty = count(staff) price 1.00\n".into(),
+    );
+    assert!(tally_db::diagnostics(&db, customer).is_empty());
+    db.set_file("shared.tally", "let stuff = m365.users where enabled\n".into());
+    let diagnostics = tally_db::diagnostics(&db, customer);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert!(diagnostics[0].message.contains("`staff`"));
+    assert_eq!(diagnostics[0].help.as_deref(), Some("did you mean `stuff`?"));
+}
+
+#[test]
+fn use_cycles_are_errors_not_hangs() {
+    let mut db = Database::default();
+    db.set_file("a.tally", "use \"b.tally\"\nlet x = 1\n".into());
+    let b = db.set_file("b.tally", "use \"a.tally\"\nlet y = 2\n".into());
+    let diagnostics = tally_db::diagnostics(&db, b);
+    assert!(diagnostics.iter().any(|d| d.message.contains("uses this file back")), "{diagnostics:?}");
+}
+
+#[test]
+fn every_standard_module_checks_cleanly() {
+    let db = Database::default();
+    for (key, _) in tally_db::STD_MODULES {
+        let file = db.file(key).unwrap();
+        let diagnostics = tally_db::diagnostics(&db, file);
+        assert!(diagnostics.is_empty(), "{key}: {diagnostics:?}");
+    }
+}
