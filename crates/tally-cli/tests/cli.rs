@@ -1,0 +1,230 @@
+//! The real `tally` binary, driven the way a user or CI drives it.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+fn workspace() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn tally() -> Command {
+    let mut command = Command::cargo_bin("tally").unwrap();
+    command.current_dir(workspace()).env("NO_COLOR", "1");
+    command
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let output = tally().args(args).output().unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    };
+    assert!(!run.stderr.contains("panicked"), "panic:\n{}", run.stderr);
+    assert!(!run.stderr.contains("backtrace"), "backtrace:\n{}", run.stderr);
+    run
+}
+
+const ACME: &str = "tests/fixtures/acme.tally";
+const ACME_SNAPSHOT: &str = "tests/fixtures/acme-snapshot.json";
+
+#[test]
+fn three_mistakes_give_three_located_diagnostics_and_exit_1() {
+    let run = run(&["check", "tests/diagnostics/three_mistakes.tally"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr.matches('×').count(), 3, "{}", run.stderr);
+    for location in [
+        "three_mistakes.tally:6:1]",  // the missing `}`, found where the next item starts
+        "three_mistakes.tally:6:42]", // `departmnet`
+        "three_mistakes.tally:8:46]", // `2.00 USD` added to GBP
+    ] {
+        assert!(run.stderr.contains(location), "no {location} in:\n{}", run.stderr);
+    }
+    assert_eq!(run.stderr.matches("help:").count(), 3, "{}", run.stderr);
+    assert!(run.stderr.contains("did you mean `department`?"));
+    assert!(!run.stderr.contains('\u{1b}'), "NO_COLOR must turn colour off");
+}
+
+#[test]
+fn check_as_json_locates_each_problem() {
+    let run = run(&["check", "tests/diagnostics/three_mistakes.tally", "--format", "json"]);
+    assert_eq!(run.code, 1);
+    let diagnostics: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let list = diagnostics.as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    let codes: Vec<&str> = list.iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["T0001", "T0102", "T0202"]);
+    assert_eq!(list[1]["line"], 6);
+    assert_eq!(list[1]["column"], 42);
+    assert_eq!(list[1]["file"], "tests/diagnostics/three_mistakes.tally");
+}
+
+#[test]
+fn a_clean_file_checks_with_exit_0() {
+    let run = run(&["check", ACME]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("no errors"));
+}
+
+#[test]
+fn json_plans_are_byte_identical_and_amounts_are_strings() {
+    let args = ["plan", ACME, "--snapshot", ACME_SNAPSHOT, "--format", "json"];
+    let first = run(&args);
+    let second = run(&args);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.stdout, second.stdout);
+    let plan: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+    let lines = plan["customers"][0]["lines"].as_array().unwrap();
+    assert!(!lines.is_empty());
+    for line in lines {
+        assert!(line["amount"].is_string(), "{line}");
+        assert!(line["unit_price"].is_string(), "{line}");
+    }
+    // Business Premium at 18.10 + 12% = 20.272 → 20.27 (half-up), 4 assigned seats.
+    let bp = lines.iter().find(|l| l["line"] == "m365_bp").unwrap();
+    assert_eq!(bp["quantity"], 4);
+    assert_eq!(bp["unit_price"], "20.27");
+    assert_eq!(bp["amount"], "81.08");
+    assert_eq!(plan["inputs"]["snapshot"]["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn split_parts_sum_to_the_whole() {
+    let run = run(&["plan", ACME, "--snapshot", ACME_SNAPSHOT, "--format", "json"]);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let lines = plan["customers"][0]["lines"].as_array().unwrap();
+    // support: 3 staff (Ann, Bob, Cat), minimum 5 → 5 split Sales 1 : Ops 2 → 2 and 3.
+    let support: Vec<_> = lines.iter().filter(|l| l["line"] == "support").collect();
+    let quantities: Vec<u64> = support.iter().map(|l| l["quantity"].as_u64().unwrap()).collect();
+    assert_eq!(quantities.iter().sum::<u64>(), 5);
+    assert_eq!(support[0]["split"]["value"], "Ops");
+    assert_eq!(quantities, [3, 2]);
+    assert_eq!(support[0]["provenance"]["minimum"]["counted"], 3);
+    // backup: max(5 users, 10) = 10 over Ops 2, Sales 2, no department 1 → 4, 4, 2.
+    let backup: Vec<_> = lines.iter().filter(|l| l["line"] == "backup").collect();
+    let parts: Vec<(String, u64, String)> = backup
+        .iter()
+        .map(|l| {
+            (
+                l["split"]["value"].as_str().unwrap().to_string(),
+                l["quantity"].as_u64().unwrap(),
+                l["amount"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            ("Ops".to_string(), 4, "18.00".to_string()),
+            ("Sales".to_string(), 4, "18.00".to_string()),
+            ("(no department)".to_string(), 2, "9.00".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn explain_names_who_was_excluded_and_why() {
+    let run = run(&["explain", ACME, "--snapshot", ACME_SNAPSHOT, "support"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("kept 3 of 5"), "{}", run.stdout);
+    assert!(run.stdout.contains("excluded by `enabled`: dan@acme.com"), "{}", run.stdout);
+    assert!(run.stdout.contains("excluded by `licensed`: eve@acme.com"), "{}", run.stdout);
+    assert!(run.stdout.contains("minimum 5 applies: 3 counted, 5 billed"), "{}", run.stdout);
+}
+
+#[test]
+fn explain_suggests_a_line_that_exists() {
+    let run = run(&["explain", ACME, "--snapshot", ACME_SNAPSHOT, "suport"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("did you mean `support`?"), "{}", run.stderr);
+}
+
+#[test]
+fn csv_has_one_row_per_line() {
+    let run = run(&["plan", ACME, "--snapshot", ACME_SNAPSHOT, "--format", "csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows: Vec<&str> = run.stdout.lines().collect();
+    assert!(rows[0].starts_with("customer,tenant,id,"));
+    assert_eq!(rows.len(), 1 + 6);
+    assert!(rows.iter().any(|r| r.contains("acme-ltd/backup/department=(no department)")));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2_without_a_backtrace() {
+    let missing = run(&["check", "no/such/file.tally"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.starts_with("error: cannot read `no/such/file.tally`"), "{}", missing.stderr);
+
+    let bad_period = run(&["plan", ACME, "--snapshot", ACME_SNAPSHOT, "--period", "2026-13"]);
+    assert_eq!(bad_period.code, 2);
+    assert!(bad_period.stderr.contains("not a month"), "{}", bad_period.stderr);
+
+    let other_month = run(&["plan", ACME, "--snapshot", ACME_SNAPSHOT, "--period", "2026-11"]);
+    assert_eq!(other_month.code, 2);
+    assert!(other_month.stderr.contains("is for 2026-10-01 to 2026-10-31, not 2026-11"), "{}", other_month.stderr);
+}
+
+#[test]
+fn a_broken_snapshot_names_the_json_path_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("broken.json");
+    let text = std::fs::read_to_string(workspace().join(ACME_SNAPSHOT)).unwrap();
+    std::fs::write(&snapshot, text.replacen("\"enabled\": false", "\"enabled\": \"no\"", 1)).unwrap();
+    let out = dir.path().join("plan.json");
+    let run = run(&[
+        "plan",
+        ACME,
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("tenants[0].users[3].enabled"), "{}", run.stderr);
+    assert!(!out.exists(), "a failed plan must not write its output");
+}
+
+#[test]
+fn a_missing_tenant_is_a_located_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("other.tally");
+    let text = std::fs::read_to_string(workspace().join(ACME)).unwrap();
+    std::fs::write(&rules, text.replace("acme.onmicrosoft.com", "acme.onmicrosft.com")).unwrap();
+    let run = run(&["plan", rules.to_str().unwrap(), "--snapshot", ACME_SNAPSHOT]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("tenant `acme.onmicrosft.com` is not in the snapshot"), "{}", run.stderr);
+    assert!(run.stderr.contains("did you mean `acme.onmicrosoft.com`?"), "{}", run.stderr);
+    assert!(run.stderr.contains("other.tally:2:10]"), "{}", run.stderr);
+}
+
+#[test]
+fn output_files_are_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    let run = run(&["plan", ACME, "--snapshot", ACME_SNAPSHOT, "--format", "json", "-o", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    let written = std::fs::read_to_string(&out).unwrap();
+    serde_json::from_str::<serde_json::Value>(&written).unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file may remain");
+}
+
+#[test]
+fn the_readme_test_command_is_the_one_ci_runs() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let ci = std::fs::read_to_string(workspace().join(".ci/run")).unwrap();
+    let command = "cargo test --workspace --locked";
+    assert!(readme.lines().any(|l| l.trim() == command), "README must show `{command}`");
+    assert!(ci.contains(command), ".ci/run must run `{command}`");
+    let first_command = readme.lines().find(|l| l.starts_with("cargo ")).unwrap();
+    assert!(first_command.contains("plan examples/"), "the README's first command runs the example");
+}
