@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 use tally_db::Database;
 use tally_eval::{Role, Step};
 
-pub(crate) fn explain(rules: &Path, snapshot_path: &Path, line_name: &str, requested: Option<&str>) -> Result<(), Failure> {
+pub(crate) fn explain(
+    rules: &Path,
+    snapshot_path: &Path,
+    line_name: &str,
+    requested: Option<&str>,
+) -> Result<(), Failure> {
     let loaded = load(Database::default(), &[PathBuf::from(rules)])?;
     let db = &loaded.db;
     let Some(file) = loaded.roots.first().copied() else {
@@ -21,12 +26,26 @@ pub(crate) fn explain(rules: &Path, snapshot_path: &Path, line_name: &str, reque
         }
         return Err(Failure::Diagnostics);
     }
-    let program = tally_db::program(db, file).as_ref().map_err(|d| Failure::Usage(d.message.clone()))?;
+    let program = tally_db::program(db, file)
+        .as_ref()
+        .map_err(|d| Failure::Usage(d.message.clone()))?;
     let Some(index) = program.lines.iter().position(|l| l.name == line_name) else {
         let names: Vec<&str> = program.lines.iter().map(|l| l.name.as_str()).collect();
         let hint = tally_syntax::diagnostic::did_you_mean(line_name, names.iter().copied())
-            .unwrap_or_else(|| format!("the lines are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")));
-        return Err(Failure::Usage(format!("no line `{line_name}` in `{}`: {hint}", file.key(db))));
+            .unwrap_or_else(|| {
+                format!(
+                    "the lines are {}",
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+        return Err(Failure::Usage(format!(
+            "no line `{line_name}` in `{}`: {hint}",
+            file.key(db)
+        )));
     };
     let snapshot = tally_snapshot::from_json(&read(snapshot_path)?)
         .map_err(|e| Failure::Usage(format!("{}: {e}", snapshot_path.display())))?;
@@ -41,46 +60,78 @@ pub(crate) fn explain(rules: &Path, snapshot_path: &Path, line_name: &str, reque
     let customer = tally_plan::assemble_customer(program, &evaluation, &period, file.key(db))
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let (Some(rule), Some(result)) = (program.lines.get(index), evaluation.lines.get(index)) else {
-        return Err(Failure::Usage(format!("line `{line_name}` was not evaluated")));
+        return Err(Failure::Usage(format!(
+            "line `{line_name}` was not evaluated"
+        )));
     };
     let source = file.text(db);
-    let (line_no, column) = tally_syntax::LineIndex::new(source).line_col(source, rule.span.start as usize);
+    let (line_no, column) =
+        tally_syntax::LineIndex::new(source).line_col(source, rule.span.start as usize);
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}", rule.name, rule.description);
-    let _ = writeln!(out, "  customer  {} ({}), {} to {}", program.customer.name, program.customer.tenant, period.start, period.end);
+    let _ = writeln!(
+        out,
+        "  customer  {} ({}), {} to {}",
+        program.customer.name, program.customer.tenant, period.start, period.end
+    );
     let _ = writeln!(out, "  rule      {}:{line_no}:{column}", file.key(db));
     for (role, step) in &result.steps {
         let _ = writeln!(out, "  {}", role.name());
         write_step(&mut out, step, 2);
-        if *role == Role::Quantity && let Some(q) = result.quantity {
+        if *role == Role::Quantity
+            && let Some(q) = result.quantity
+        {
             let _ = writeln!(out, "    counted {q}");
         }
     }
     if let Some(minimum) = result.minimum {
         let counted = result.quantity.unwrap_or(0);
         if minimum > counted {
-            let _ = writeln!(out, "  minimum {minimum} applies: {counted} counted, {minimum} billed");
+            let _ = writeln!(
+                out,
+                "  minimum {minimum} applies: {counted} counted, {minimum} billed"
+            );
         } else {
             let _ = writeln!(out, "  minimum {minimum} does not apply: {counted} counted");
         }
     }
     if let Some(price) = result.unit_price {
         let rounded = price.round(rule.rounding);
-        let _ = writeln!(out, "  unit price {price} rounded {} to {rounded}", rule.rounding.name());
+        let _ = writeln!(
+            out,
+            "  unit price {price} rounded {} to {rounded}",
+            rule.rounding.name()
+        );
     } else if result.amount.is_none() {
-        let _ = writeln!(out, "  no price: the PSA's product catalogue prices this line");
+        let _ = writeln!(
+            out,
+            "  no price: the PSA's product catalogue prices this line"
+        );
     }
     if let Some(amount) = result.amount {
-        let _ = writeln!(out, "  amount {amount} rounded {} to {}", rule.rounding.name(), amount.round(rule.rounding));
+        let _ = writeln!(
+            out,
+            "  amount {amount} rounded {} to {}",
+            rule.rounding.name(),
+            amount.round(rule.rounding)
+        );
     }
     if let Some(split) = &result.split {
-        let groups = split.groups.iter().map(|(g, n)| format!("{g}: {n}")).collect::<Vec<_>>().join(", ");
+        let groups = split
+            .groups
+            .iter()
+            .map(|(g, n)| format!("{g}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let _ = writeln!(out, "  split by {} over users ({groups})", split.key);
     }
     let _ = writeln!(out, "  invoice lines");
     for line in customer.lines.iter().filter(|l| l.line == rule.name) {
         let price = line.unit_price.as_deref().unwrap_or("(catalogue)");
-        let amount = line.amount.as_deref().map_or(String::new(), |a| format!(" = {a} {}", line.currency));
+        let amount = line
+            .amount
+            .as_deref()
+            .map_or(String::new(), |a| format!(" = {a} {}", line.currency));
         let _ = writeln!(out, "    {}  {} × {price}{amount}", line.id, line.quantity);
     }
     print!("{out}");
@@ -98,7 +149,11 @@ fn write_step(out: &mut String, step: &Step, depth: usize) {
         let _ = writeln!(out, "{indent}  kept {} of {}", filter.kept, filter.total);
         for (condition, who) in &filter.excluded {
             if !who.is_empty() {
-                let _ = writeln!(out, "{indent}  excluded by `{condition}`: {}", who.join(", "));
+                let _ = writeln!(
+                    out,
+                    "{indent}  excluded by `{condition}`: {}",
+                    who.join(", ")
+                );
             }
         }
     }

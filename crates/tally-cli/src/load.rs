@@ -21,7 +21,11 @@ pub(crate) fn load(db: Database, paths: &[PathBuf]) -> Result<Loaded, Failure> {
     if files.is_empty() {
         return Err(Failure::Usage(format!(
             "no .tally files in {}",
-            paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+            paths
+                .iter()
+                .map(|p| format!("`{}`", p.display()))
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let mut roots = Vec::new();
@@ -37,7 +41,10 @@ pub(crate) fn load(db: Database, paths: &[PathBuf]) -> Result<Loaded, Failure> {
     // Follow `use "file"` until nothing new appears; a missing file is reported by the checker.
     let mut pending: Vec<SourceFile> = roots.clone();
     while let Some(file) = pending.pop() {
-        let targets: Vec<String> = tally_db::uses(&db, file).iter().map(|(k, _)| k.clone()).collect();
+        let targets: Vec<String> = tally_db::uses(&db, file)
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in targets {
             if key.starts_with("std.") || !loaded.insert(key.clone()) {
                 continue;
@@ -51,7 +58,8 @@ pub(crate) fn load(db: Database, paths: &[PathBuf]) -> Result<Loaded, Failure> {
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
-    let meta = std::fs::metadata(path).map_err(|e| Failure::Usage(format!("cannot read `{}`: {e}", path.display())))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Failure::Usage(format!("cannot read `{}`: {e}", path.display())))?;
     if meta.is_file() {
         out.push(path.to_path_buf());
         return Ok(());
@@ -70,7 +78,8 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
 }
 
 pub(crate) fn read(path: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("cannot read `{}`: {e}", path.display())))
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read `{}`: {e}", path.display())))
 }
 
 /// Files are named by their path as given, normalised (`./a/../b.tally` → `b.tally`).

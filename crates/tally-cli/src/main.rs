@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "tally", version, about = "Billing rules as code for managed service providers")]
+#[command(
+    name = "tally",
+    version,
+    about = "Billing rules as code for managed service providers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -81,20 +85,35 @@ pub(crate) enum Failure {
 }
 
 fn main() -> ExitCode {
+    // A bug in Tally must still read as an error report, not a Rust backtrace hint.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error in tally: {info}");
+        eprintln!("This is a bug in Tally, not in your rules: please report it with the command you ran.");
+    }));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check {
             paths,
             format,
             snapshot,
-        } => plan::check(&paths, matches!(format, CheckFormat::Json), snapshot.as_deref()),
+        } => plan::check(
+            &paths,
+            matches!(format, CheckFormat::Json),
+            snapshot.as_deref(),
+        ),
         Command::Plan {
             paths,
             snapshot,
             period,
             format,
             output,
-        } => plan::plan(&paths, &snapshot, period.as_deref(), format, output.as_deref()),
+        } => plan::plan(
+            &paths,
+            &snapshot,
+            period.as_deref(),
+            format,
+            output.as_deref(),
+        ),
         Command::Explain {
             rules,
             snapshot,

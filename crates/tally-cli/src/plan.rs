@@ -39,7 +39,8 @@ fn report(loaded: &Loaded, json: bool) -> Result<bool, Failure> {
         }
     }
     if json {
-        let text = serde_json::to_string_pretty(&machine).map_err(|e| Failure::Usage(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&machine).map_err(|e| Failure::Usage(e.to_string()))?;
         println!("{text}");
     }
     Ok(any_error)
@@ -61,7 +62,10 @@ pub(crate) fn check(paths: &[PathBuf], json: bool, snapshot: Option<&Path>) -> R
     }
     if !json {
         let count = loaded.roots.len();
-        eprintln!("checked {count} file{}: no errors", if count == 1 { "" } else { "s" });
+        eprintln!(
+            "checked {count} file{}: no errors",
+            if count == 1 { "" } else { "s" }
+        );
     }
     Ok(())
 }
@@ -73,7 +77,11 @@ pub(crate) fn read_snapshot(path: &Path) -> Result<Snapshot, Failure> {
 
 /// `2026-10` → 1 to 31 October 2026.
 pub(crate) fn month(text: &str) -> Result<Period, Failure> {
-    let bad = || Failure::Usage(format!("`--period {text}` is not a month: write YYYY-MM, e.g. 2026-10"));
+    let bad = || {
+        Failure::Usage(format!(
+            "`--period {text}` is not a month: write YYYY-MM, e.g. 2026-10"
+        ))
+    };
     let (year, month) = text.split_once('-').ok_or_else(bad)?;
     let year: i32 = year.parse().map_err(|_| bad())?;
     let month: u32 = month.parse().map_err(|_| bad())?;
@@ -88,7 +96,11 @@ pub(crate) fn month(text: &str) -> Result<Period, Failure> {
 }
 
 /// The period to plan: `--period` if given (it must agree with the snapshot's), else the snapshot's.
-pub(crate) fn period(snapshot: &Snapshot, requested: Option<&str>, snapshot_path: &Path) -> Result<Period, Failure> {
+pub(crate) fn period(
+    snapshot: &Snapshot,
+    requested: Option<&str>,
+    snapshot_path: &Path,
+) -> Result<Period, Failure> {
     match (requested.map(month).transpose()?, snapshot.period) {
         (Some(asked), Some(has)) if asked != has => Err(Failure::Usage(format!(
             "the snapshot `{}` is for {} to {}, not {}-{:02}",
@@ -108,7 +120,10 @@ pub(crate) fn period(snapshot: &Snapshot, requested: Option<&str>, snapshot_path
 }
 
 pub(crate) fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Renders runtime errors against the file that caused them.
@@ -146,7 +161,9 @@ pub(crate) fn plan(
         .filter(|f| tally_db::check(db, *f).customer.is_some())
         .collect();
     if customer_files.is_empty() {
-        return Err(Failure::Usage("none of the files has a `customer` header, so there is nothing to plan".into()));
+        return Err(Failure::Usage(
+            "none of the files has a `customer` header, so there is nothing to plan".into(),
+        ));
     }
     for file in &customer_files {
         let program = match tally_db::program(db, *file) {
@@ -159,8 +176,9 @@ pub(crate) fn plan(
         };
         match tally_eval::evaluate(program, &snapshot, &period) {
             Ok(evaluation) => {
-                let customer = tally_plan::assemble_customer(program, &evaluation, &period, file.key(db))
-                    .map_err(|e| Failure::Usage(format!("{}: {e}", file.key(db))))?;
+                let customer =
+                    tally_plan::assemble_customer(program, &evaluation, &period, file.key(db))
+                        .map_err(|e| Failure::Usage(format!("{}: {e}", file.key(db))))?;
                 customers.push(customer);
             }
             Err(errors) => {
@@ -198,7 +216,9 @@ pub(crate) fn plan(
         customers,
     };
     let text = match format {
-        PlanFormat::Json => tally_plan::to_json(&plan).map_err(|e| Failure::Usage(e.to_string()))?,
+        PlanFormat::Json => {
+            tally_plan::to_json(&plan).map_err(|e| Failure::Usage(e.to_string()))?
+        }
         PlanFormat::Csv => tally_plan::to_csv(&plan).map_err(|e| Failure::Usage(e.to_string()))?,
         PlanFormat::Table => tally_plan::to_table(&plan),
     };
@@ -214,7 +234,10 @@ pub(crate) fn plan(
 /// Writes through a temporary file and a rename, so the file is never half-written.
 fn write_whole(path: &Path, text: &str) -> Result<(), Failure> {
     let io = |e: std::io::Error| Failure::Usage(format!("cannot write `{}`: {e}", path.display()));
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temporary = path.with_file_name(format!(".{file_name}.tally-tmp"));
     std::fs::write(&temporary, text).map_err(io)?;
     std::fs::rename(&temporary, path).map_err(|e| {

@@ -228,3 +228,16 @@ fn the_readme_test_command_is_the_one_ci_runs() {
     let first_command = readme.lines().find(|l| l.starts_with("cargo ")).unwrap();
     assert!(first_command.contains("plan examples/"), "the README's first command runs the example");
 }
+
+#[test]
+fn runtime_errors_point_at_the_rule_and_all_are_reported() {
+    let run = run(&["plan", "tests/fixtures/runtime-errors.tally", "--snapshot", ACME_SNAPSHOT]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "no partial plan: {}", run.stdout);
+    assert!(run.stderr.contains("[T0501]") || run.stderr.contains("T0501"), "{}", run.stderr);
+    assert!(run.stderr.contains("division by zero"), "{}", run.stderr);
+    assert!(run.stderr.contains("runtime-errors.tally:9:27]"), "{}", run.stderr);
+    assert!(run.stderr.contains("the quantity of `refund` is -7"), "{}", run.stderr);
+    assert!(run.stderr.contains("counter `backup.protected_users` is not in the snapshot"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches('×').count(), 3, "{}", run.stderr);
+}

@@ -17,7 +17,11 @@ fn every_case_renders_its_diagnostics() {
         .filter(|p| p.extension().is_some_and(|e| e == "tally"))
         .collect();
     cases.sort();
-    assert!(cases.len() >= 5, "expected diagnostic cases in {}", dir.display());
+    assert!(
+        cases.len() >= 5,
+        "expected diagnostic cases in {}",
+        dir.display()
+    );
     for case in cases {
         let name = case.file_stem().unwrap().to_string_lossy().into_owned();
         let relative = format!("tests/diagnostics/{name}.tally");
@@ -29,8 +33,15 @@ fn every_case_renders_its_diagnostics() {
             .unwrap();
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert!(!stderr.contains("panicked"), "{name} panicked:\n{stderr}");
-        assert!(!stderr.contains("RUST_BACKTRACE"), "{name} printed a backtrace hint:\n{stderr}");
-        assert_eq!(output.status.code(), Some(1), "{name} should fail the check:\n{stderr}");
+        assert!(
+            !stderr.contains("RUST_BACKTRACE"),
+            "{name} printed a backtrace hint:\n{stderr}"
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{name} should fail the check:\n{stderr}"
+        );
         let source = std::fs::read_to_string(&case).unwrap();
         let snapshot = format!("{source}\n──── tally check {relative} (exit 1) ────\n{stderr}");
         insta::assert_snapshot!(name, snapshot);
