@@ -200,8 +200,8 @@ impl Checker<'_> {
                 name.name, name.name
             ));
         } else {
-            diagnostic = diagnostic
-                .with_help("define it with `let`, or `use` the module that defines it");
+            diagnostic =
+                diagnostic.with_help("define it with `let`, or `use` the module that defines it");
         }
         self.report(diagnostic);
         TExpr::error(span)
@@ -347,7 +347,10 @@ impl Checker<'_> {
             self.report(
                 Diagnostic::error(
                     Code::TypeMismatch,
-                    format!("{what} must be true or false, but this is {}", expr.ty.describe()),
+                    format!(
+                        "{what} must be true or false, but this is {}",
+                        expr.ty.describe()
+                    ),
                     expr.span,
                 )
                 .with_help("compare it, e.g. `department == \"Sales\"`"),
@@ -395,7 +398,14 @@ impl Checker<'_> {
         }
     }
 
-    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr, scope: Scope, span: Span) -> TExpr {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        left: &Expr,
+        right: &Expr,
+        scope: Scope,
+        span: Span,
+    ) -> TExpr {
         let left = self.expr(left, scope);
         let right = self.expr(right, scope);
         let (left, right) = if matches!(op, BinaryOp::And | BinaryOp::Or | BinaryOp::In) {
@@ -421,7 +431,12 @@ impl Checker<'_> {
         }
     }
 
-    fn binary_type(&self, op: BinaryOp, left: &TExpr, right: &TExpr) -> Result<Type, Box<Diagnostic>> {
+    fn binary_type(
+        &self,
+        op: BinaryOp,
+        left: &TExpr,
+        right: &TExpr,
+    ) -> Result<Type, Box<Diagnostic>> {
         use BinaryOp::*;
         use Type::*;
         let (l, r) = (&left.ty, &right.ty);
@@ -441,7 +456,9 @@ impl Checker<'_> {
                 )
                 .with_label_message(format!("this is in {b}"))
                 .with_secondary(left.span, format!("this is in {a}"))
-                .with_help("Tally never converts currencies: write both amounts in the same currency"),
+                .with_help(
+                    "Tally never converts currencies: write both amounts in the same currency",
+                ),
             )
         };
         let numeric_result = |a: &Type, b: &Type| match (a, b) {
@@ -481,14 +498,22 @@ impl Checker<'_> {
                     (*mismatch("cannot multiply money by money".into()))
                         .with_help("multiply money by a number or a percentage"),
                 )),
-                _ => Err(mismatch(format!("cannot multiply {} by {}", l.describe(), r.describe()))),
+                _ => Err(mismatch(format!(
+                    "cannot multiply {} by {}",
+                    l.describe(),
+                    r.describe()
+                ))),
             },
             Div => match (l, r) {
                 (a, b) if a.is_numeric() && b.is_numeric() => Ok(Decimal),
                 (Money(c), n) if n.is_numeric() => Ok(Money(*c)),
                 (Money(a), Money(b)) if a == b => Ok(Decimal),
                 (Money(a), Money(b)) => Err(currency_clash(a, b)),
-                _ => Err(mismatch(format!("cannot divide {} by {}", l.describe(), r.describe()))),
+                _ => Err(mismatch(format!(
+                    "cannot divide {} by {}",
+                    l.describe(),
+                    r.describe()
+                ))),
             },
             Eq | Ne | Lt | Le | Gt | Ge => {
                 let ordered = matches!(op, Lt | Le | Gt | Ge);
@@ -575,7 +600,14 @@ impl Checker<'_> {
         }
     }
 
-    fn arity(&mut self, name: &Ident, args: &[TExpr], range: std::ops::RangeInclusive<usize>, span: Span, usage: &str) -> bool {
+    fn arity(
+        &mut self,
+        name: &Ident,
+        args: &[TExpr],
+        range: std::ops::RangeInclusive<usize>,
+        span: Span,
+        usage: &str,
+    ) -> bool {
         if range.contains(&args.len()) {
             return true;
         }
@@ -592,7 +624,11 @@ impl Checker<'_> {
                     } else {
                         format!("{} to {} arguments", range.start(), range.end())
                     },
-                    if args.len() == 1 { "1 was".to_string() } else { format!("{} were", args.len()) }
+                    if args.len() == 1 {
+                        "1 was".to_string()
+                    } else {
+                        format!("{} were", args.len())
+                    }
                 ),
                 span,
             )
@@ -608,7 +644,11 @@ impl Checker<'_> {
         let wrong = |this: &mut Self, arg: &TExpr, wanted: &str| {
             this.report(Diagnostic::error(
                 Code::TypeMismatch,
-                format!("`{}` needs {wanted}, but this is {}", name.name, arg.ty.describe()),
+                format!(
+                    "`{}` needs {wanted}, but this is {}",
+                    name.name,
+                    arg.ty.describe()
+                ),
                 arg.span,
             ));
             Type::Error
@@ -628,7 +668,9 @@ impl Checker<'_> {
                     return Type::Error;
                 }
                 match &args[0].ty {
-                    Type::List(inner) if inner.is_numeric() || matches!(**inner, Type::Money(_)) => {
+                    Type::List(inner)
+                        if inner.is_numeric() || matches!(**inner, Type::Money(_)) =>
+                    {
                         (**inner).clone()
                     }
                     Type::List(inner) if matches!(**inner, Type::Record(_)) => {
@@ -651,11 +693,23 @@ impl Checker<'_> {
                 }
                 let types: Vec<Type> = args
                     .iter()
-                    .map(|a| if a.ty.is_countable() { Type::Int } else { a.ty.clone() })
+                    .map(|a| {
+                        if a.ty.is_countable() {
+                            Type::Int
+                        } else {
+                            a.ty.clone()
+                        }
+                    })
                     .collect();
                 let money: Vec<&CurrencyRef> = types
                     .iter()
-                    .filter_map(|t| if let Type::Money(c) = t { Some(c) } else { None })
+                    .filter_map(|t| {
+                        if let Type::Money(c) = t {
+                            Some(c)
+                        } else {
+                            None
+                        }
+                    })
                     .collect();
                 if let Some(first) = money.first() {
                     for (arg, ty) in args.iter().zip(&types) {
@@ -689,7 +743,11 @@ impl Checker<'_> {
                 if !self.arity(name, args, 1..=2, span, "round(x) or round(x, 2)") {
                     return Type::Error;
                 }
-                let value = if args[0].ty.is_countable() { Type::Int } else { args[0].ty.clone() };
+                let value = if args[0].ty.is_countable() {
+                    Type::Int
+                } else {
+                    args[0].ty.clone()
+                };
                 if let Some(places) = args.get(1) {
                     if !matches!(places.kind, TExprKind::Int(0..=28)) {
                         self.report(
@@ -735,7 +793,13 @@ impl Checker<'_> {
                 }
             }
             Builtin::StartsWith | Builtin::EndsWith | Builtin::Contains => {
-                if !self.arity(name, args, 2..=2, span, &format!("{}(upn, \"svc-\")", name.name)) {
+                if !self.arity(
+                    name,
+                    args,
+                    2..=2,
+                    span,
+                    &format!("{}(upn, \"svc-\")", name.name),
+                ) {
                     return Type::Error;
                 }
                 for arg in args {
@@ -749,9 +813,20 @@ impl Checker<'_> {
     }
 
     /// A string-literal argument, e.g. the SKU name of `m365.sku("SPB")`.
-    fn literal_text(&mut self, name: &Ident, args: &[Expr], span: Span, usage: &str) -> Option<(String, Span)> {
+    fn literal_text(
+        &mut self,
+        name: &Ident,
+        args: &[Expr],
+        span: Span,
+        usage: &str,
+    ) -> Option<(String, Span)> {
         match args {
-            [Expr { kind: ExprKind::Text(t), span }] => Some((t.clone(), *span)),
+            [
+                Expr {
+                    kind: ExprKind::Text(t),
+                    span,
+                },
+            ] => Some((t.clone(), *span)),
             _ => {
                 self.report(
                     Diagnostic::error(
@@ -771,16 +846,15 @@ impl Checker<'_> {
         let found = catalog.resolve(sku);
         if found.is_empty() {
             let suggestions = catalog.suggest(sku);
-            let mut d = Diagnostic::error(
-                Code::UnknownSku,
-                format!("unknown SKU `{sku}`"),
-                span,
-            )
-            .with_label_message("not in Microsoft's SKU table");
+            let mut d = Diagnostic::error(Code::UnknownSku, format!("unknown SKU `{sku}`"), span)
+                .with_label_message("not in Microsoft's SKU table");
             d = if suggestions.is_empty() {
                 d.with_help("use the part number (e.g. `SPB`), the GUID or the product name from Microsoft's licensing table")
             } else {
-                d.with_help(format!("did you mean {}?", list_alternatives(&suggestions.iter().map(String::as_str).collect::<Vec<_>>())))
+                d.with_help(format!(
+                    "did you mean {}?",
+                    list_alternatives(&suggestions.iter().map(String::as_str).collect::<Vec<_>>())
+                ))
             };
             self.report(d);
             return None;
@@ -791,12 +865,21 @@ impl Checker<'_> {
         Some(guids)
     }
 
-    fn method(&mut self, receiver: &Expr, name: &Ident, args: &[Expr], scope: Scope, span: Span) -> TExpr {
+    fn method(
+        &mut self,
+        receiver: &Expr,
+        name: &Ident,
+        args: &[Expr],
+        scope: Scope,
+        span: Span,
+    ) -> TExpr {
         let receiver = self.expr(receiver, scope);
         match (&receiver.ty, name.name.as_str()) {
             (Type::Error, _) => TExpr::error(span),
             (Type::Namespace(Namespace::M365), "sku") => {
-                let Some((sku, sku_span)) = self.literal_text(name, args, span, "m365.sku(\"SPB\")") else {
+                let Some((sku, sku_span)) =
+                    self.literal_text(name, args, span, "m365.sku(\"SPB\")")
+                else {
                     return TExpr::error(span);
                 };
                 match self.sku_guids(&sku, sku_span) {
@@ -855,7 +938,11 @@ impl Checker<'_> {
             return TExpr::error(span);
         };
         if counter.trim().is_empty() {
-            self.report(Diagnostic::error(Code::TypeMismatch, "a counter needs a name", counter_span));
+            self.report(Diagnostic::error(
+                Code::TypeMismatch,
+                "a counter needs a name",
+                counter_span,
+            ));
             return TExpr::error(span);
         }
         TExpr {
@@ -867,7 +954,11 @@ impl Checker<'_> {
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// "`a`, `b` or `c`".

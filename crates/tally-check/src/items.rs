@@ -18,15 +18,25 @@ impl<'a> Checker<'a> {
         let customers: Vec<&ast::Customer> = file
             .items
             .iter()
-            .filter_map(|i| if let Item::Customer(c) = i { Some(c) } else { None })
+            .filter_map(|i| {
+                if let Item::Customer(c) = i {
+                    Some(c)
+                } else {
+                    None
+                }
+            })
             .collect();
         if let Some(first) = customers.first() {
             self.customer(first);
             for extra in customers.iter().skip(1) {
                 self.report(
-                    Diagnostic::error(Code::BadCustomer, "a file describes one customer", extra.keyword)
-                        .with_secondary(first.keyword, "the customer is declared here")
-                        .with_help("put each customer in its own file"),
+                    Diagnostic::error(
+                        Code::BadCustomer,
+                        "a file describes one customer",
+                        extra.keyword,
+                    )
+                    .with_secondary(first.keyword, "the customer is declared here")
+                    .with_help("put each customer in its own file"),
                 );
             }
         }
@@ -118,8 +128,12 @@ impl<'a> Checker<'a> {
         }
         if !currency_seen {
             self.report(
-                Diagnostic::error(Code::BadCustomer, format!("customer `{}` has no currency", customer.name.value), customer.keyword)
-                    .with_help("add `currency GBP` (the currency the customer is invoiced in)"),
+                Diagnostic::error(
+                    Code::BadCustomer,
+                    format!("customer `{}` has no currency", customer.name.value),
+                    customer.keyword,
+                )
+                .with_help("add `currency GBP` (the currency the customer is invoiced in)"),
             );
         }
         let Some((tenant, tenant_span)) = tenant else {
@@ -130,7 +144,11 @@ impl<'a> Checker<'a> {
             return;
         };
         if customer.name.value.trim().is_empty() {
-            self.report(Diagnostic::error(Code::BadCustomer, "the customer's name is empty", customer.name.span));
+            self.report(Diagnostic::error(
+                Code::BadCustomer,
+                "the customer's name is empty",
+                customer.name.span,
+            ));
         }
         self.customer = Some(CustomerDecl {
             name: customer.name.value.clone(),
@@ -156,10 +174,15 @@ impl<'a> Checker<'a> {
             "halopsa" => Some(PsaKind::HaloPsa),
             other => {
                 let kinds = ["connectwise", "autotask", "halopsa"];
-                let help = did_you_mean(other, kinds).unwrap_or_else(|| format!("the PSAs are {}", list_names(&kinds)));
+                let help = did_you_mean(other, kinds)
+                    .unwrap_or_else(|| format!("the PSAs are {}", list_names(&kinds)));
                 self.report(
-                    Diagnostic::error(Code::BadCustomer, format!("unknown PSA `{other}`"), psa.kind.span)
-                        .with_help(help),
+                    Diagnostic::error(
+                        Code::BadCustomer,
+                        format!("unknown PSA `{other}`"),
+                        psa.kind.span,
+                    )
+                    .with_help(help),
                 );
                 None
             }
@@ -172,10 +195,15 @@ impl<'a> Checker<'a> {
                 "agreement" => &mut agreement,
                 other => {
                     let keys = ["company", "agreement"];
-                    let help = did_you_mean(other, keys).unwrap_or_else(|| "the settings are `company` and `agreement`".into());
+                    let help = did_you_mean(other, keys)
+                        .unwrap_or_else(|| "the settings are `company` and `agreement`".into());
                     self.report(
-                        Diagnostic::error(Code::BadCustomer, format!("unknown PSA setting `{other}`"), setting.key.span)
-                            .with_help(help),
+                        Diagnostic::error(
+                            Code::BadCustomer,
+                            format!("unknown PSA setting `{other}`"),
+                            setting.key.span,
+                        )
+                        .with_help(help),
                     );
                     continue;
                 }
@@ -200,7 +228,9 @@ impl<'a> Checker<'a> {
                     format!("the PSA target needs {}", list_names(&missing)),
                     psa.span,
                 )
-                .with_help("write `psa connectwise { company \"ACME\" agreement \"Managed Services\" }`"),
+                .with_help(
+                    "write `psa connectwise { company \"ACME\" agreement \"Managed Services\" }`",
+                ),
             );
         }
         Some(PsaDecl {
@@ -211,7 +241,10 @@ impl<'a> Checker<'a> {
     }
 
     fn imports(&mut self, file: &ast::File, imports: &[Import]) {
-        let uses = file.items.iter().filter_map(|i| if let Item::Use(u) = i { Some(u) } else { None });
+        let uses = file
+            .items
+            .iter()
+            .filter_map(|i| if let Item::Use(u) = i { Some(u) } else { None });
         let mut origin: BTreeMap<String, Span> = BTreeMap::new();
         for (decl, import) in uses.zip(imports) {
             let Some(interface) = &import.interface else {
@@ -239,7 +272,8 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 origin.insert(name.clone(), decl.span);
-                self.imported.insert(name.clone(), (import.module.clone(), ty.clone()));
+                self.imported
+                    .insert(name.clone(), (import.module.clone(), ty.clone()));
             }
         }
     }
@@ -250,13 +284,21 @@ impl<'a> Checker<'a> {
             let name = &decl.name.name;
             if let Some(first) = self.lets.get(name) {
                 self.report(
-                    Diagnostic::error(Code::DuplicateDefinition, format!("`{name}` is defined twice"), decl.name.span)
-                        .with_secondary(first.name.span, "first defined here"),
+                    Diagnostic::error(
+                        Code::DuplicateDefinition,
+                        format!("`{name}` is defined twice"),
+                        decl.name.span,
+                    )
+                    .with_secondary(first.name.span, "first defined here"),
                 );
                 continue;
             }
             if self.imported.contains_key(name) {
-                let module = self.imported.get(name).map(|(m, _)| m.to_string()).unwrap_or_default();
+                let module = self
+                    .imported
+                    .get(name)
+                    .map(|(m, _)| m.to_string())
+                    .unwrap_or_default();
                 self.report(
                     Diagnostic::error(
                         Code::DuplicateDefinition,
@@ -307,7 +349,8 @@ impl<'a> Checker<'a> {
             }
             None => {}
         }
-        self.let_state.insert(name.to_string(), LetState::InProgress);
+        self.let_state
+            .insert(name.to_string(), LetState::InProgress);
         let typed = self.expr(&decl.value, Scope::default());
         if self.let_state.get(name) == Some(&LetState::Done) {
             // A cycle through this definition was reported while checking its body.
@@ -346,8 +389,12 @@ impl<'a> Checker<'a> {
             let keyword = clause.kind.keyword();
             if let Some(first) = seen.get(keyword) {
                 self.report(
-                    Diagnostic::error(Code::BadClause, format!("`{keyword}` is given twice"), clause.keyword)
-                        .with_secondary(*first, "first given here"),
+                    Diagnostic::error(
+                        Code::BadClause,
+                        format!("`{keyword}` is given twice"),
+                        clause.keyword,
+                    )
+                    .with_secondary(*first, "first given here"),
                 );
                 continue;
             }
@@ -367,8 +414,12 @@ impl<'a> Checker<'a> {
                 ClauseKind::Minimum(e) => {
                     if line.kind == LineKind::Amount {
                         self.report(
-                            Diagnostic::error(Code::BadClause, "`minimum` applies to quantities", clause.keyword)
-                                .with_help("use `max(amount, 50.00 GBP)` for a minimum charge"),
+                            Diagnostic::error(
+                                Code::BadClause,
+                                "`minimum` applies to quantities",
+                                clause.keyword,
+                            )
+                            .with_help("use `max(amount, 50.00 GBP)` for a minimum charge"),
                         );
                         continue;
                     }
@@ -382,17 +433,26 @@ impl<'a> Checker<'a> {
                 ClauseKind::Description(s) => decl.description = self.non_empty(s, "description"),
                 ClauseKind::Agreement(s) => decl.agreement = self.non_empty(s, "agreement"),
                 ClauseKind::Billing(word) => {
-                    decl.billing = self.word(word, "billing", &[("advance", Billing::Advance), ("arrears", Billing::Arrears)]);
+                    decl.billing = self.word(
+                        word,
+                        "billing",
+                        &[("advance", Billing::Advance), ("arrears", Billing::Arrears)],
+                    );
                 }
                 ClauseKind::Term(word) => {
                     decl.term = self.word(
                         word,
                         "term",
-                        &[("monthly", Term::Monthly), ("annual", Term::Annual), ("triennial", Term::Triennial)],
+                        &[
+                            ("monthly", Term::Monthly),
+                            ("annual", Term::Annual),
+                            ("triennial", Term::Triennial),
+                        ],
                     );
                 }
                 ClauseKind::Rounding(word) => {
-                    let choices: Vec<(&str, Rounding)> = Rounding::ALL.iter().map(|r| (r.name(), *r)).collect();
+                    let choices: Vec<(&str, Rounding)> =
+                        Rounding::ALL.iter().map(|r| (r.name(), *r)).collect();
                     decl.rounding = self.word(word, "rounding", &choices);
                 }
             }
@@ -402,7 +462,11 @@ impl<'a> Checker<'a> {
 
     fn non_empty(&mut self, s: &ast::StringLit, what: &str) -> Option<String> {
         if s.value.trim().is_empty() {
-            self.report(Diagnostic::error(Code::BadClause, format!("the {what} is empty"), s.span));
+            self.report(Diagnostic::error(
+                Code::BadClause,
+                format!("the {what} is empty"),
+                s.span,
+            ));
             None
         } else {
             Some(s.value.clone())
@@ -417,8 +481,12 @@ impl<'a> Checker<'a> {
         let help = did_you_mean(&word.name, names.iter().copied())
             .unwrap_or_else(|| format!("write {}", list_alternatives(&names)));
         self.report(
-            Diagnostic::error(Code::BadClause, format!("unknown {what} `{}`", word.name), word.span)
-                .with_help(help),
+            Diagnostic::error(
+                Code::BadClause,
+                format!("unknown {what} `{}`", word.name),
+                word.span,
+            )
+            .with_help(help),
         );
         None
     }
@@ -430,23 +498,36 @@ impl<'a> Checker<'a> {
             Type::Int | Type::Error => value,
             Type::Decimal | Type::Percent => {
                 self.report(
-                    Diagnostic::error(Code::NonIntegerQuantity, "a seat quantity must be a whole number", value.span)
-                        .with_label_message(format!("this is {}", value.ty.describe()))
-                        .with_help("say how to make it whole: `ceil(...)`, `floor(...)` or `round(...)`"),
+                    Diagnostic::error(
+                        Code::NonIntegerQuantity,
+                        "a seat quantity must be a whole number",
+                        value.span,
+                    )
+                    .with_label_message(format!("this is {}", value.ty.describe()))
+                    .with_help(
+                        "say how to make it whole: `ceil(...)`, `floor(...)` or `round(...)`",
+                    ),
                 );
                 TExpr::error(value.span)
             }
             Type::Money(_) => {
                 self.report(
-                    Diagnostic::error(Code::TypeMismatch, "a quantity is a count, but this is money", value.span)
-                        .with_help("to bill an amount of money write `name amount = ...`"),
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        "a quantity is a count, but this is money",
+                        value.span,
+                    )
+                    .with_help("to bill an amount of money write `name amount = ...`"),
                 );
                 TExpr::error(value.span)
             }
             other => {
                 self.report(Diagnostic::error(
                     Code::TypeMismatch,
-                    format!("a quantity must be a whole number, but this is {}", other.describe()),
+                    format!(
+                        "a quantity must be a whole number, but this is {}",
+                        other.describe()
+                    ),
                     value.span,
                 ));
                 TExpr::error(value.span)
@@ -475,7 +556,9 @@ impl<'a> Checker<'a> {
                             format!("{what} in {c} for a customer invoiced in {customer}"),
                             span,
                         )
-                        .with_help(format!("write it in {customer}: Tally never converts currencies")),
+                        .with_help(format!(
+                            "write it in {customer}: Tally never converts currencies"
+                        )),
                     );
                     return TExpr::error(span);
                 }
@@ -496,17 +579,27 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn split(&mut self, key: &ast::Ident, otherwise: Option<&ast::StringLit>, value: &TExpr) -> Option<SplitDecl> {
+    fn split(
+        &mut self,
+        key: &ast::Ident,
+        otherwise: Option<&ast::StringLit>,
+        value: &TExpr,
+    ) -> Option<SplitDecl> {
         let split_key = match key.name.as_str() {
             "department" => SplitKey::Department,
             "office" => SplitKey::Office,
             "city" => SplitKey::City,
             other => {
-                let help = did_you_mean(other, SPLIT_KEYS)
-                    .unwrap_or_else(|| format!("a line can be split by {}", list_names(&SPLIT_KEYS)));
+                let help = did_you_mean(other, SPLIT_KEYS).unwrap_or_else(|| {
+                    format!("a line can be split by {}", list_names(&SPLIT_KEYS))
+                });
                 self.report(
-                    Diagnostic::error(Code::BadSplit, format!("cannot split by `{other}`: it is not a user attribute"), key.span)
-                        .with_help(help),
+                    Diagnostic::error(
+                        Code::BadSplit,
+                        format!("cannot split by `{other}`: it is not a user attribute"),
+                        key.span,
+                    )
+                    .with_help(help),
                 );
                 return None;
             }
@@ -539,10 +632,14 @@ impl<'a> Checker<'a> {
             }
             [first, second, ..] => {
                 self.report(
-                    Diagnostic::error(Code::BadSplit, "cannot tell which users to split by", key.span)
-                        .with_secondary(first.span, "these users")
-                        .with_secondary(second.span, "or these")
-                        .with_help("define the users once with `let` and count only them"),
+                    Diagnostic::error(
+                        Code::BadSplit,
+                        "cannot tell which users to split by",
+                        key.span,
+                    )
+                    .with_secondary(first.span, "these users")
+                    .with_secondary(second.span, "or these")
+                    .with_help("define the users once with `let` and count only them"),
                 );
                 None
             }
@@ -557,7 +654,9 @@ fn user_lists<'e>(expr: &'e TExpr, out: &mut Vec<&'e TExpr>) {
         return;
     }
     match &expr.kind {
-        TExprKind::List(items) | TExprKind::Call(_, items) => items.iter().for_each(|i| user_lists(i, out)),
+        TExprKind::List(items) | TExprKind::Call(_, items) => {
+            items.iter().for_each(|i| user_lists(i, out))
+        }
         TExprKind::Field(inner, _)
         | TExprKind::Project(inner, _)
         | TExprKind::Count(inner)

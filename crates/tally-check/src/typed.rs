@@ -55,9 +55,15 @@ pub enum TExprKind {
     Project(Box<TExpr>, Field),
     Call(Builtin, Vec<TExpr>),
     /// `m365.sku("SPB")`: the subscribed SKU whose GUID is one of these.
-    SkuLookup { name: String, guids: Vec<String> },
+    SkuLookup {
+        name: String,
+        guids: Vec<String>,
+    },
     /// `has_sku("SPB")` inside a user predicate.
-    HasSku { name: String, guids: Vec<String> },
+    HasSku {
+        name: String,
+        guids: Vec<String>,
+    },
     /// `counter("backup.protected_users")`.
     Counter(String),
     /// A list of records where a number is wanted: its length.

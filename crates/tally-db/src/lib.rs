@@ -80,7 +80,9 @@ impl Default for Database {
 
 impl Database {
     /// A database that reports salsa's events (e.g. which queries execute) to `callback`.
-    pub fn with_events(callback: Option<Box<dyn Fn(salsa::Event) + Send + Sync + 'static>>) -> Database {
+    pub fn with_events(
+        callback: Option<Box<dyn Fn(salsa::Event) + Send + Sync + 'static>>,
+    ) -> Database {
         let mut db = Database {
             storage: salsa::Storage::new(callback),
             workspace: None,
@@ -88,7 +90,10 @@ impl Database {
         };
         let mut files = BTreeMap::new();
         for (name, text) in STD_MODULES {
-            files.insert(name.to_string(), SourceFile::new(&db, name.to_string(), text.to_string()));
+            files.insert(
+                name.to_string(),
+                SourceFile::new(&db, name.to_string(), text.to_string()),
+            );
         }
         db.workspace = Some(Workspace::new(&db, files));
         db.schema = Some(SnapshotSchema::new(&db, None));
@@ -133,9 +138,11 @@ pub fn parse(db: &dyn Db, file: SourceFile) -> Parsed {
 /// library, otherwise the normalised path of the file.
 pub fn use_key(from: &str, target: &tally_syntax::ast::UseTarget) -> String {
     match target {
-        tally_syntax::ast::UseTarget::Module { path, .. } => {
-            path.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".")
-        }
+        tally_syntax::ast::UseTarget::Module { path, .. } => path
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join("."),
         tally_syntax::ast::UseTarget::File(s) => {
             let base = Path::new(from).parent().unwrap_or(Path::new(""));
             normalise(&base.join(&s.value))
@@ -168,7 +175,9 @@ pub fn uses(db: &dyn Db, file: SourceFile) -> Vec<(String, tally_syntax::Span)> 
         .items
         .iter()
         .filter_map(|item| match item {
-            tally_syntax::ast::Item::Use(u) => Some((use_key(file.key(db), &u.target), target_span(&u.target))),
+            tally_syntax::ast::Item::Use(u) => {
+                Some((use_key(file.key(db), &u.target), target_span(&u.target)))
+            }
             _ => None,
         })
         .collect()
@@ -215,7 +224,9 @@ pub fn check(db: &dyn Db, file: SourceFile) -> Checked {
                     module,
                     interface: None,
                     not_found: Some((
-                        format!("`{key}` uses this file back: modules cannot use each other in a circle"),
+                        format!(
+                            "`{key}` uses this file back: modules cannot use each other in a circle"
+                        ),
                         Some("move the shared definitions into a third module".into()),
                     )),
                 },
@@ -241,10 +252,22 @@ fn not_found<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> (String,
     if key.starts_with("std.") {
         let names: Vec<&str> = STD_MODULES.iter().map(|(n, _)| *n).collect();
         let help = tally_syntax::diagnostic::did_you_mean(key, names.iter().copied())
-            .unwrap_or_else(|| format!("the standard library has {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")));
+            .unwrap_or_else(|| {
+                format!(
+                    "the standard library has {}",
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
         return (format!("no standard module `{key}`"), Some(help));
     }
-    let known: Vec<&str> = known.map(String::as_str).filter(|k| k.ends_with(".tally")).collect();
+    let known: Vec<&str> = known
+        .map(String::as_str)
+        .filter(|k| k.ends_with(".tally"))
+        .collect();
     (
         format!("cannot read `{key}`"),
         Some(
@@ -282,7 +305,10 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
                         format!("the snapshot has no counter `{name}`"),
                         e.span,
                     );
-                    if let Some(help) = tally_syntax::diagnostic::did_you_mean(name, counters.iter().map(String::as_str)) {
+                    if let Some(help) = tally_syntax::diagnostic::did_you_mean(
+                        name,
+                        counters.iter().map(String::as_str),
+                    ) {
                         d = d.with_help(help);
                     }
                     all.push(d);
@@ -313,18 +339,29 @@ pub fn program(db: &dyn Db, file: SourceFile) -> Result<Program, Diagnostic> {
     modules.sort_by(|a, b| a.key(db).cmp(b.key(db)));
     let checked: Vec<&Checked> = modules.iter().map(|m| check(db, *m)).collect();
     let errors = parse(db, file).diagnostics.iter().any(Diagnostic::is_error)
-        || modules.iter().any(|m| parse(db, *m).diagnostics.iter().any(Diagnostic::is_error));
+        || modules
+            .iter()
+            .any(|m| parse(db, *m).diagnostics.iter().any(Diagnostic::is_error));
     if errors {
         return Err(Diagnostic::error(
             Code::Syntax,
-            format!("`{}` or a module it uses has syntax errors; run `tally check`", file.key(db)),
+            format!(
+                "`{}` or a module it uses has syntax errors; run `tally check`",
+                file.key(db)
+            ),
             tally_syntax::Span::default(),
         ));
     }
     let mut sources: tally_ir::Sources = BTreeMap::new();
-    sources.insert(ModuleKey(file.key(db).clone()), Arc::from(file.text(db).as_str()));
+    sources.insert(
+        ModuleKey(file.key(db).clone()),
+        Arc::from(file.text(db).as_str()),
+    );
     for module in &modules {
-        sources.insert(ModuleKey(module.key(db).clone()), Arc::from(module.text(db).as_str()));
+        sources.insert(
+            ModuleKey(module.key(db).clone()),
+            Arc::from(module.text(db).as_str()),
+        );
     }
     tally_ir::link(check(db, file), &checked, sources)
 }

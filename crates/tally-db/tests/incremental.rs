@@ -27,7 +27,10 @@ fn editing_one_file_reruns_only_its_queries() {
         assert!(tally_db::program(&db, *file).is_ok());
     }
     let first_run = std::mem::take(&mut *log.lock().unwrap());
-    assert!(first_run.iter().any(|q| q.starts_with("parse")), "{first_run:?}");
+    assert!(
+        first_run.iter().any(|q| q.starts_with("parse")),
+        "{first_run:?}"
+    );
 
     db.set_file("b.tally", customer("b", "30.00"));
     for file in &files {
@@ -36,14 +39,24 @@ fn editing_one_file_reruns_only_its_queries() {
     }
     let second_run = std::mem::take(&mut *log.lock().unwrap());
     let b = format!("{:?}", files[1]);
-    let b_id = b.split("Id(").nth(1).and_then(|s| s.split(')').next()).unwrap();
+    let b_id = b
+        .split("Id(")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .unwrap();
     let b_key = format!("Id({b_id})");
     assert!(!second_run.is_empty(), "editing b must re-run something");
     for query in &second_run {
-        assert!(query.contains(&b_key), "re-ran a query of another file: {query} (all: {second_run:?})");
+        assert!(
+            query.contains(&b_key),
+            "re-ran a query of another file: {query} (all: {second_run:?})"
+        );
     }
     for name in ["parse", "check", "diagnostics", "program"] {
-        assert!(second_run.iter().any(|q| q.starts_with(name)), "{name} did not re-run for b: {second_run:?}");
+        assert!(
+            second_run.iter().any(|q| q.starts_with(name)),
+            "{name} did not re-run for b: {second_run:?}"
+        );
     }
     // The edit is visible.
     let program = tally_db::program(&db, files[1]).as_ref().unwrap();
@@ -53,17 +66,26 @@ fn editing_one_file_reruns_only_its_queries() {
 #[test]
 fn a_shared_module_edit_reaches_its_users() {
     let mut db = Database::default();
-    db.set_file("shared.tally", "let staff = m365.users where enabled\n".into());
+    db.set_file(
+        "shared.tally",
+        "let staff = m365.users where enabled\n".into(),
+    );
     let customer = db.set_file(
         "c.tally",
         "customer \"C\" {\n  tenant \"c\"\n  currency GBP\n}\nuse \"shared.tally\"\nsupport qty = count(staff) price 1.00\n".into(),
     );
     assert!(tally_db::diagnostics(&db, customer).is_empty());
-    db.set_file("shared.tally", "let stuff = m365.users where enabled\n".into());
+    db.set_file(
+        "shared.tally",
+        "let stuff = m365.users where enabled\n".into(),
+    );
     let diagnostics = tally_db::diagnostics(&db, customer);
     assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
     assert!(diagnostics[0].message.contains("`staff`"));
-    assert_eq!(diagnostics[0].help.as_deref(), Some("did you mean `stuff`?"));
+    assert_eq!(
+        diagnostics[0].help.as_deref(),
+        Some("did you mean `stuff`?")
+    );
 }
 
 #[test]
@@ -72,7 +94,12 @@ fn use_cycles_are_errors_not_hangs() {
     db.set_file("a.tally", "use \"b.tally\"\nlet x = 1\n".into());
     let b = db.set_file("b.tally", "use \"a.tally\"\nlet y = 2\n".into());
     let diagnostics = tally_db::diagnostics(&db, b);
-    assert!(diagnostics.iter().any(|d| d.message.contains("uses this file back")), "{diagnostics:?}");
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d.message.contains("uses this file back")),
+        "{diagnostics:?}"
+    );
 }
 
 #[test]

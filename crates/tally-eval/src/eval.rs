@@ -15,19 +15,33 @@ use tally_syntax::{Code, Diagnostic};
 
 /// Evaluates every line of the program for the period. All lines are evaluated even when one
 /// fails, so that every runtime error is reported at once.
-pub fn evaluate(program: &Program, snapshot: &Snapshot, period: &Period) -> std::result::Result<Evaluation, Vec<EvalError>> {
+pub fn evaluate(
+    program: &Program,
+    snapshot: &Snapshot,
+    period: &Period,
+) -> std::result::Result<Evaluation, Vec<EvalError>> {
     let Some(tenant) = snapshot.tenant(&program.customer.tenant) else {
         let names = snapshot.tenant_names();
         let mut d = Diagnostic::error(
             Code::MissingTenant,
-            format!("tenant `{}` is not in the snapshot", program.customer.tenant),
+            format!(
+                "tenant `{}` is not in the snapshot",
+                program.customer.tenant
+            ),
             program.customer.tenant_span,
         )
         .with_label_message("no such tenant in the snapshot");
         d = match did_you_mean(&program.customer.tenant, names.iter().copied()) {
             Some(help) => d.with_help(help),
             None if names.is_empty() => d.with_help("the snapshot has no tenants"),
-            None => d.with_help(format!("the snapshot has {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
+            None => d.with_help(format!(
+                "the snapshot has {}",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         };
         return Err(vec![EvalError {
             module: program.customer.module.clone(),
@@ -84,7 +98,11 @@ impl<'p> Evaluator<'p> {
         };
         let mut steps = Vec::new();
         let (value, value_steps) = self.eval(&line.value, ctx)?;
-        let role = if line.kind == LineKind::Qty { Role::Quantity } else { Role::Amount };
+        let role = if line.kind == LineKind::Qty {
+            Role::Quantity
+        } else {
+            Role::Amount
+        };
         steps.push((role, self.root_step(&line.value, ctx, &value, value_steps)));
         let mut result = LineResult {
             name: line.name.clone(),
@@ -96,7 +114,10 @@ impl<'p> Evaluator<'p> {
             steps: Vec::new(),
         };
         match line.kind {
-            LineKind::Qty => result.quantity = Some(self.whole(&value, &line.value, ctx, "quantity", &line.name)?),
+            LineKind::Qty => {
+                result.quantity =
+                    Some(self.whole(&value, &line.value, ctx, "quantity", &line.name)?)
+            }
             LineKind::Amount => result.amount = Some(self.money(value, &line.value, ctx)?),
         }
         if let Some(price) = &line.price {
@@ -106,11 +127,20 @@ impl<'p> Evaluator<'p> {
         }
         if let Some(minimum) = &line.minimum {
             let (value, minimum_steps) = self.eval(minimum, ctx)?;
-            steps.push((Role::Minimum, self.root_step(minimum, ctx, &value, minimum_steps)));
+            steps.push((
+                Role::Minimum,
+                self.root_step(minimum, ctx, &value, minimum_steps),
+            ));
             result.minimum = Some(self.whole(&value, minimum, ctx, "minimum", &line.name)?);
         }
         if let Some(split) = &line.split {
-            let (users, _) = self.eval(&split.population, Ctx { trace: false, ..ctx })?;
+            let (users, _) = self.eval(
+                &split.population,
+                Ctx {
+                    trace: false,
+                    ..ctx
+                },
+            )?;
             let mut groups: BTreeMap<String, u64> = BTreeMap::new();
             let mut unassigned = 0u64;
             if let Value::List(users) = users {
@@ -165,9 +195,23 @@ impl<'p> Evaluator<'p> {
         })
     }
 
-    fn whole(&self, value: &Value, expr: &TExpr, ctx: Ctx<'_>, what: &str, line: &str) -> Result<u64> {
+    fn whole(
+        &self,
+        value: &Value,
+        expr: &TExpr,
+        ctx: Ctx<'_>,
+        what: &str,
+        line: &str,
+    ) -> Result<u64> {
         let Value::Num(n) = value else {
-            return Err(self.error(ctx, Diagnostic::error(Code::TypeMismatch, format!("the {what} is not a number"), expr.span)));
+            return Err(self.error(
+                ctx,
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    format!("the {what} is not a number"),
+                    expr.span,
+                ),
+            ));
         };
         if n.is_sign_negative() && !n.is_zero() {
             return Err(self.error(
@@ -178,19 +222,37 @@ impl<'p> Evaluator<'p> {
                     expr.span,
                 )
                 .with_label_message(format!("this came to {}", show_decimal(*n)))
-                .with_help("a quantity cannot be negative; bill a credit as a negative price instead"),
+                .with_help(
+                    "a quantity cannot be negative; bill a credit as a negative price instead",
+                ),
             ));
         }
-        n.trunc().to_u64().filter(|_| n.fract().is_zero()).ok_or_else(|| {
-            self.error(ctx, Diagnostic::error(Code::Overflow, format!("the {what} {} is not a whole number of units", show_decimal(*n)), expr.span))
-        })
+        n.trunc()
+            .to_u64()
+            .filter(|_| n.fract().is_zero())
+            .ok_or_else(|| {
+                self.error(
+                    ctx,
+                    Diagnostic::error(
+                        Code::Overflow,
+                        format!(
+                            "the {what} {} is not a whole number of units",
+                            show_decimal(*n)
+                        ),
+                        expr.span,
+                    ),
+                )
+            })
     }
 
     fn money(&self, value: Value, expr: &TExpr, ctx: Ctx<'_>) -> Result<Money> {
         match value {
             Value::Money(m) => Ok(m),
             Value::Num(n) => Ok(Money::new(n, self.currency)),
-            _ => Err(self.error(ctx, Diagnostic::error(Code::TypeMismatch, "this is not money", expr.span))),
+            _ => Err(self.error(
+                ctx,
+                Diagnostic::error(Code::TypeMismatch, "this is not money", expr.span),
+            )),
         }
     }
 
@@ -218,16 +280,22 @@ impl<'p> Evaluator<'p> {
                     format!("{} {noun}", items.len())
                 }
             }
-            Value::User(i) => self.user(*i).map_or_else(|| "a user".into(), |u| u.upn.clone()),
-            Value::Sku { index, name } => match index.and_then(|i| self.tenant.subscribed_skus.get(i)) {
-                Some(s) => format!("{} ({} assigned of {} purchased, {} per seat)", s.part_number, s.assigned, s.purchased, s.unit_cost),
-                None => format!("{name} (not subscribed)"),
-            },
-            Value::Usage(i) => self
-                .tenant
-                .azure_usage
-                .get(*i)
-                .map_or_else(|| "a usage row".into(), |u| format!("{} {} {}", u.date, u.meter_category, u.cost)),
+            Value::User(i) => self
+                .user(*i)
+                .map_or_else(|| "a user".into(), |u| u.upn.clone()),
+            Value::Sku { index, name } => {
+                match index.and_then(|i| self.tenant.subscribed_skus.get(i)) {
+                    Some(s) => format!(
+                        "{} ({} assigned of {} purchased, {} per seat)",
+                        s.part_number, s.assigned, s.purchased, s.unit_cost
+                    ),
+                    None => format!("{name} (not subscribed)"),
+                }
+            }
+            Value::Usage(i) => self.tenant.azure_usage.get(*i).map_or_else(
+                || "a usage row".into(),
+                |u| format!("{} {} {}", u.date, u.meter_category, u.cost),
+            ),
             Value::Period => format!("{} to {}", self.period.start, self.period.end),
         }
     }
@@ -238,7 +306,9 @@ impl<'p> Evaluator<'p> {
         match &expr.kind {
             TExprKind::Int(n) => leaf(Value::Num(Decimal::from(*n))),
             TExprKind::Decimal(d) | TExprKind::Percent(d) => leaf(Value::Num(*d)),
-            TExprKind::Money(amount, currency) => leaf(Value::Money(Money::new(*amount, *currency))),
+            TExprKind::Money(amount, currency) => {
+                leaf(Value::Money(Money::new(*amount, *currency)))
+            }
             TExprKind::Text(t) => leaf(Value::Text(t.clone())),
             TExprKind::Bool(b) => leaf(Value::Bool(*b)),
             TExprKind::Date(d) => leaf(Value::Date(*d)),
@@ -259,17 +329,31 @@ impl<'p> Evaluator<'p> {
                     Source::Skus => (0..self.tenant.subscribed_skus.len())
                         .map(|i| Value::Sku {
                             index: Some(i),
-                            name: self.tenant.subscribed_skus.get(i).map(|s| s.part_number.clone()).unwrap_or_default(),
+                            name: self
+                                .tenant
+                                .subscribed_skus
+                                .get(i)
+                                .map(|s| s.part_number.clone())
+                                .unwrap_or_default(),
                         })
                         .collect(),
-                    Source::Usage => (0..self.tenant.azure_usage.len()).map(Value::Usage).collect(),
+                    Source::Usage => (0..self.tenant.azure_usage.len())
+                        .map(Value::Usage)
+                        .collect(),
                 });
                 Ok((value, Vec::new()))
             }
             TExprKind::Period => leaf(Value::Period),
             TExprKind::Element => match ctx.element {
                 Some(v) => leaf(v.clone()),
-                None => Err(self.error(ctx, Diagnostic::error(Code::UnknownName, "a record field outside a filter", expr.span))),
+                None => Err(self.error(
+                    ctx,
+                    Diagnostic::error(
+                        Code::UnknownName,
+                        "a record field outside a filter",
+                        expr.span,
+                    ),
+                )),
             },
             TExprKind::Field(base, field) => {
                 let (base_value, steps) = self.eval(base, ctx)?;
@@ -312,7 +396,10 @@ impl<'p> Evaluator<'p> {
                         ctx,
                         Diagnostic::error(
                             Code::MissingData,
-                            format!("SKU `{name}` matches {} subscriptions in the snapshot", matches.len()),
+                            format!(
+                                "SKU `{name}` matches {} subscriptions in the snapshot",
+                                matches.len()
+                            ),
                             expr.span,
                         )
                         .with_help("the snapshot should hold one entry per SKU; merge them"),
@@ -326,9 +413,11 @@ impl<'p> Evaluator<'p> {
             }
             TExprKind::HasSku { guids, .. } => {
                 let has = match ctx.element {
-                    Some(Value::User(i)) => self
-                        .user(*i)
-                        .is_some_and(|u| u.assigned_skus.iter().any(|s| guids.iter().any(|g| g.eq_ignore_ascii_case(s)))),
+                    Some(Value::User(i)) => self.user(*i).is_some_and(|u| {
+                        u.assigned_skus
+                            .iter()
+                            .any(|s| guids.iter().any(|g| g.eq_ignore_ascii_case(s)))
+                    }),
                     _ => false,
                 };
                 leaf(Value::Bool(has))
@@ -341,10 +430,18 @@ impl<'p> Evaluator<'p> {
                     Ok((value, if ctx.trace { vec![step] } else { Vec::new() }))
                 }
                 None => {
-                    let names: Vec<&str> = self.tenant.counters.iter().map(|c| c.name.as_str()).collect();
+                    let names: Vec<&str> = self
+                        .tenant
+                        .counters
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect();
                     let mut d = Diagnostic::error(
                         Code::MissingData,
-                        format!("counter `{name}` is not in the snapshot for `{}`", self.tenant.tenant),
+                        format!(
+                            "counter `{name}` is not in the snapshot for `{}`",
+                            self.tenant.tenant
+                        ),
                         expr.span,
                     );
                     d = match did_you_mean(name, names.iter().copied()) {
@@ -364,7 +461,10 @@ impl<'p> Evaluator<'p> {
                 let count = Value::Num(Decimal::from(n));
                 // The inner list's own step already says "27 users".
                 if steps.is_empty() && ctx.trace {
-                    Ok((count.clone(), vec![self.step(inner, ctx, &value, Vec::new())]))
+                    Ok((
+                        count.clone(),
+                        vec![self.step(inner, ctx, &value, Vec::new())],
+                    ))
                 } else {
                     Ok((count, steps))
                 }
@@ -382,19 +482,32 @@ impl<'p> Evaluator<'p> {
                 let value = match (op, value) {
                     (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
                     (UnaryOp::Neg, Value::Num(n)) => Value::Num(-n),
-                    (UnaryOp::Neg, Value::Money(m)) => Value::Money(Money::new(-m.amount(), m.currency())),
+                    (UnaryOp::Neg, Value::Money(m)) => {
+                        Value::Money(Money::new(-m.amount(), m.currency()))
+                    }
                     (_, other) => other,
                 };
                 Ok((value, steps))
             }
             TExprKind::Binary(op, left, right) => self.binary(*op, left, right, expr, ctx),
-            TExprKind::Where(collection, predicate) => self.filter(collection, predicate, expr, ctx),
-            TExprKind::Error => Err(self.error(ctx, Diagnostic::error(Code::Syntax, "this expression did not check", expr.span))),
+            TExprKind::Where(collection, predicate) => {
+                self.filter(collection, predicate, expr, ctx)
+            }
+            TExprKind::Error => Err(self.error(
+                ctx,
+                Diagnostic::error(Code::Syntax, "this expression did not check", expr.span),
+            )),
         }
     }
 
     /// Records a step for `expr` above `children` when tracing.
-    fn traced(&self, expr: &TExpr, ctx: Ctx<'_>, value: Value, children: Vec<Step>) -> Result<(Value, Vec<Step>)> {
+    fn traced(
+        &self,
+        expr: &TExpr,
+        ctx: Ctx<'_>,
+        value: Value,
+        children: Vec<Step>,
+    ) -> Result<(Value, Vec<Step>)> {
         if !ctx.trace {
             return Ok((value, Vec::new()));
         }
@@ -405,7 +518,14 @@ impl<'p> Evaluator<'p> {
     fn let_value(&mut self, id: &LetId, expr: &TExpr, ctx: Ctx<'_>) -> Result<(Value, Vec<Step>)> {
         if !self.lets.contains_key(id) {
             let Some(body) = self.program.lets.get(id) else {
-                return Err(self.error(ctx, Diagnostic::error(Code::UnknownName, format!("`{}` was not linked", id.name), expr.span)));
+                return Err(self.error(
+                    ctx,
+                    Diagnostic::error(
+                        Code::UnknownName,
+                        format!("`{}` was not linked", id.name),
+                        expr.span,
+                    ),
+                ));
             };
             let body_ctx = Ctx {
                 module: &id.module,
@@ -418,7 +538,10 @@ impl<'p> Evaluator<'p> {
             self.lets.insert(id.clone(), (value, vec![body_step]));
         }
         let Some((value, steps)) = self.lets.get(id) else {
-            return Err(self.error(ctx, Diagnostic::error(Code::UnknownName, "unknown definition", expr.span)));
+            return Err(self.error(
+                ctx,
+                Diagnostic::error(Code::UnknownName, "unknown definition", expr.span),
+            ));
         };
         let value = value.clone();
         if !ctx.trace {
@@ -427,7 +550,13 @@ impl<'p> Evaluator<'p> {
         Ok((value, steps.clone()))
     }
 
-    fn filter(&mut self, collection: &TExpr, predicate: &TExpr, expr: &TExpr, ctx: Ctx<'_>) -> Result<(Value, Vec<Step>)> {
+    fn filter(
+        &mut self,
+        collection: &TExpr,
+        predicate: &TExpr,
+        expr: &TExpr,
+        ctx: Ctx<'_>,
+    ) -> Result<(Value, Vec<Step>)> {
         let (items, steps) = self.eval(collection, ctx)?;
         let Value::List(items) = items else {
             return Ok((Value::List(Vec::new()), steps));
@@ -435,7 +564,12 @@ impl<'p> Evaluator<'p> {
         let conditions = conjuncts(predicate);
         let mut excluded: Vec<(String, Vec<String>)> = conditions
             .iter()
-            .map(|c| (self.program.text(ctx.module, c.span).to_string(), Vec::new()))
+            .map(|c| {
+                (
+                    self.program.text(ctx.module, c.span).to_string(),
+                    Vec::new(),
+                )
+            })
             .collect();
         let mut kept = Vec::new();
         for item in &items {
@@ -503,10 +637,16 @@ impl<'p> Evaluator<'p> {
                             ctx,
                             Diagnostic::error(
                                 Code::MissingData,
-                                format!("tenant `{}` has no subscription to `{name}`, so it has no {}", self.tenant.tenant, field_word(field)),
+                                format!(
+                                    "tenant `{}` has no subscription to `{name}`, so it has no {}",
+                                    self.tenant.tenant,
+                                    field_word(field)
+                                ),
                                 expr.span,
                             )
-                            .with_help("check the SKU name, or add the subscription to the snapshot"),
+                            .with_help(
+                                "check the SKU name, or add the subscription to the snapshot",
+                            ),
                         )),
                     };
                 };
@@ -519,7 +659,12 @@ impl<'p> Evaluator<'p> {
                     Field::Purchased => num(sku.purchased),
                     Field::Assigned => num(sku.assigned),
                     Field::Available => num(sku.purchased.saturating_sub(sku.assigned)),
-                    Field::Cost => Value::Money(self.customer_money(sku.unit_cost, &format!("`{}`'s cost", sku.part_number), expr, ctx)?),
+                    Field::Cost => Value::Money(self.customer_money(
+                        sku.unit_cost,
+                        &format!("`{}`'s cost", sku.part_number),
+                        expr,
+                        ctx,
+                    )?),
                     Field::Term => text(sku.term.name()),
                     Field::BillingPlan => text(sku.billing_plan.name()),
                     _ => Value::Text(String::new()),
@@ -536,7 +681,12 @@ impl<'p> Evaluator<'p> {
                     Field::MeterCategory => text(&row.meter_category),
                     Field::MeterName => text(&row.meter_name),
                     Field::UsageQuantity => Value::Num(row.quantity),
-                    Field::UsageCost => Value::Money(self.customer_money(row.cost, "a usage row's cost", expr, ctx)?),
+                    Field::UsageCost => Value::Money(self.customer_money(
+                        row.cost,
+                        "a usage row's cost",
+                        expr,
+                        ctx,
+                    )?),
                     _ => Value::Text(String::new()),
                 }
             }
@@ -551,7 +701,13 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Snapshot money must already be in the customer's currency: Tally never converts.
-    fn customer_money(&self, money: Money, what: &str, expr: &TExpr, ctx: Ctx<'_>) -> Result<Money> {
+    fn customer_money(
+        &self,
+        money: Money,
+        what: &str,
+        expr: &TExpr,
+        ctx: Ctx<'_>,
+    ) -> Result<Money> {
         if money.currency() == self.currency {
             return Ok(money);
         }
@@ -571,7 +727,14 @@ impl<'p> Evaluator<'p> {
         ))
     }
 
-    fn binary(&mut self, op: BinaryOp, left: &TExpr, right: &TExpr, expr: &TExpr, ctx: Ctx<'_>) -> Result<(Value, Vec<Step>)> {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        left: &TExpr,
+        right: &TExpr,
+        expr: &TExpr,
+        ctx: Ctx<'_>,
+    ) -> Result<(Value, Vec<Step>)> {
         let (l, mut steps) = self.eval(left, ctx)?;
         if op == BinaryOp::And && !l.as_bool() {
             return Ok((Value::Bool(false), steps));
@@ -581,9 +744,22 @@ impl<'p> Evaluator<'p> {
         }
         let (r, right_steps) = self.eval(right, ctx)?;
         steps.extend(right_steps);
-        let overflow = || self.error(ctx, Diagnostic::error(Code::Overflow, "the result is too large for exact arithmetic", expr.span));
+        let overflow = || {
+            self.error(
+                ctx,
+                Diagnostic::error(
+                    Code::Overflow,
+                    "the result is too large for exact arithmetic",
+                    expr.span,
+                ),
+            )
+        };
         let money_err = |e: tally_money::MoneyError| {
-            let code = if e == tally_money::MoneyError::DivisionByZero { Code::DivisionByZero } else { Code::Overflow };
+            let code = if e == tally_money::MoneyError::DivisionByZero {
+                Code::DivisionByZero
+            } else {
+                Code::Overflow
+            };
             self.error(ctx, Diagnostic::error(code, e.to_string(), expr.span))
         };
         let div_zero = || {
@@ -596,20 +772,38 @@ impl<'p> Evaluator<'p> {
         };
         use BinaryOp::*;
         let value = match (op, l, r) {
-            (Add, Value::Num(a), Value::Num(b)) => Value::Num(a.checked_add(b).ok_or_else(overflow)?),
-            (Sub, Value::Num(a), Value::Num(b)) => Value::Num(a.checked_sub(b).ok_or_else(overflow)?),
-            (Mul, Value::Num(a), Value::Num(b)) => Value::Num(a.checked_mul(b).ok_or_else(overflow)?),
+            (Add, Value::Num(a), Value::Num(b)) => {
+                Value::Num(a.checked_add(b).ok_or_else(overflow)?)
+            }
+            (Sub, Value::Num(a), Value::Num(b)) => {
+                Value::Num(a.checked_sub(b).ok_or_else(overflow)?)
+            }
+            (Mul, Value::Num(a), Value::Num(b)) => {
+                Value::Num(a.checked_mul(b).ok_or_else(overflow)?)
+            }
             (Div, Value::Num(_), Value::Num(b)) if b.is_zero() => return Err(div_zero()),
-            (Div, Value::Num(a), Value::Num(b)) => Value::Num(a.checked_div(b).ok_or_else(overflow)?),
-            (Add, Value::Money(a), Value::Money(b)) => Value::Money(a.checked_add(b).map_err(money_err)?),
-            (Sub, Value::Money(a), Value::Money(b)) => Value::Money(a.checked_sub(b).map_err(money_err)?),
+            (Div, Value::Num(a), Value::Num(b)) => {
+                Value::Num(a.checked_div(b).ok_or_else(overflow)?)
+            }
+            (Add, Value::Money(a), Value::Money(b)) => {
+                Value::Money(a.checked_add(b).map_err(money_err)?)
+            }
+            (Sub, Value::Money(a), Value::Money(b)) => {
+                Value::Money(a.checked_sub(b).map_err(money_err)?)
+            }
             (Mul, Value::Money(m), Value::Num(n)) | (Mul, Value::Num(n), Value::Money(m)) => {
                 Value::Money(m.checked_mul(n).map_err(money_err)?)
             }
             (Div, Value::Money(_), Value::Num(b)) if b.is_zero() => return Err(div_zero()),
-            (Div, Value::Money(m), Value::Num(n)) => Value::Money(m.checked_div(n).map_err(money_err)?),
-            (Div, Value::Money(_), Value::Money(b)) if b.amount().is_zero() => return Err(div_zero()),
-            (Div, Value::Money(a), Value::Money(b)) => Value::Num(a.amount().checked_div(b.amount()).ok_or_else(overflow)?),
+            (Div, Value::Money(m), Value::Num(n)) => {
+                Value::Money(m.checked_div(n).map_err(money_err)?)
+            }
+            (Div, Value::Money(_), Value::Money(b)) if b.amount().is_zero() => {
+                return Err(div_zero());
+            }
+            (Div, Value::Money(a), Value::Money(b)) => {
+                Value::Num(a.amount().checked_div(b.amount()).ok_or_else(overflow)?)
+            }
             (Eq, a, b) => Value::Bool(a == b),
             (Ne, a, b) => Value::Bool(a != b),
             (Lt | Le | Gt | Ge, a, b) => {
@@ -636,7 +830,13 @@ impl<'p> Evaluator<'p> {
         Ok((value, steps))
     }
 
-    fn builtin(&self, builtin: Builtin, args: Vec<Value>, expr: &TExpr, ctx: Ctx<'_>) -> Result<Value> {
+    fn builtin(
+        &self,
+        builtin: Builtin,
+        args: Vec<Value>,
+        expr: &TExpr,
+        ctx: Ctx<'_>,
+    ) -> Result<Value> {
         let first = args.first().cloned().unwrap_or(Value::Num(Decimal::ZERO));
         let number = |v: &Value| match v {
             Value::Num(n) => *n,
@@ -666,7 +866,16 @@ impl<'p> Evaluator<'p> {
                 let Value::List(items) = first else {
                     return Ok(Value::Num(Decimal::ZERO));
                 };
-                let overflow = || self.error(ctx, Diagnostic::error(Code::Overflow, "the sum is too large for exact arithmetic", expr.span));
+                let overflow = || {
+                    self.error(
+                        ctx,
+                        Diagnostic::error(
+                            Code::Overflow,
+                            "the sum is too large for exact arithmetic",
+                            expr.span,
+                        ),
+                    )
+                };
                 match expr.ty {
                     tally_check::Type::Money(_) => {
                         let mut total = Money::zero(self.currency);
@@ -741,5 +950,7 @@ fn field_word(field: Field) -> &'static str {
 
 /// The product name from Microsoft's SKU table.
 fn tally_skus_name(guid: &str) -> Option<String> {
-    tally_skus::catalog().by_guid(guid).map(|s| s.display_name.clone())
+    tally_skus::catalog()
+        .by_guid(guid)
+        .map(|s| s.display_name.clone())
 }

@@ -4,7 +4,6 @@
 use tally_check::ModuleKey;
 use tally_syntax::Span;
 
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     pub module: ModuleKey,

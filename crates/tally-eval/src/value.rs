@@ -16,7 +16,10 @@ pub enum Value {
     /// Index into the tenant's users.
     User(usize),
     /// Index into the tenant's subscribed SKUs; `None` when the tenant has no such subscription.
-    Sku { index: Option<usize>, name: String },
+    Sku {
+        index: Option<usize>,
+        name: String,
+    },
     /// Index into the tenant's usage rows.
     Usage(usize),
     Period,

@@ -64,16 +64,26 @@ pub struct Split {
 /// Links a checked customer file with the checked modules it uses (directly or not).
 /// Refuses (with the reason) when any of them has errors: a plan is never built from rules
 /// that do not check.
-pub fn link(customer_file: &Checked, modules: &[&Checked], sources: Sources) -> Result<Program, Diagnostic> {
+pub fn link(
+    customer_file: &Checked,
+    modules: &[&Checked],
+    sources: Sources,
+) -> Result<Program, Diagnostic> {
     let Some(decl) = &customer_file.customer else {
         return Err(Diagnostic::error(
             Code::BadCustomer,
-            format!("`{}` has no `customer` header, so it has no plan", customer_file.module),
+            format!(
+                "`{}` has no `customer` header, so it has no plan",
+                customer_file.module
+            ),
             Span::default(),
         )
         .with_help("a file without a customer is a module: `use` it from a customer file"));
     };
-    if let Some(bad) = std::iter::once(customer_file).chain(modules.iter().copied()).find(|c| c.has_errors()) {
+    if let Some(bad) = std::iter::once(customer_file)
+        .chain(modules.iter().copied())
+        .find(|c| c.has_errors())
+    {
         return Err(Diagnostic::error(
             Code::Syntax,
             format!("`{}` has errors; run `tally check` to see them", bad.module),
@@ -81,7 +91,11 @@ pub fn link(customer_file: &Checked, modules: &[&Checked], sources: Sources) -> 
         ));
     }
     let Some(currency) = decl.currency else {
-        return Err(Diagnostic::error(Code::BadCustomer, "the customer has no currency", decl.span));
+        return Err(Diagnostic::error(
+            Code::BadCustomer,
+            "the customer has no currency",
+            decl.span,
+        ));
     };
     let mut lets = BTreeMap::new();
     for checked in std::iter::once(customer_file).chain(modules.iter().copied()) {

@@ -67,7 +67,9 @@ pub fn assemble_customer(
             (None, None) => None,
         };
         if let Some(amount) = amount {
-            total = total.checked_add(amount).map_err(|e| error(e.to_string()))?;
+            total = total
+                .checked_add(amount)
+                .map_err(|e| error(e.to_string()))?;
         }
         let base = PlanLine {
             id: format!("{customer_slug}/{}", rule.name),
@@ -76,7 +78,11 @@ pub fn assemble_customer(
             description: rule.description.clone(),
             quantity,
             unit_price: unit_price
-                .or(if result.amount.is_some() { amount } else { None })
+                .or(if result.amount.is_some() {
+                    amount
+                } else {
+                    None
+                })
                 .map(|p| p.to_minor_unit_string()),
             amount: amount.map(|a| a.to_minor_unit_string()),
             currency: currency.code().to_string(),
@@ -100,7 +106,10 @@ pub fn assemble_customer(
         };
         match &result.split {
             None => lines.push(base),
-            Some(split) => lines.extend(split_line(rule, result, base, quantity, unit_price, amount, split).map_err(error)?),
+            Some(split) => lines.extend(
+                split_line(rule, result, base, quantity, unit_price, amount, split)
+                    .map_err(error)?,
+            ),
         }
     }
     Ok(CustomerPlan {
@@ -247,12 +256,14 @@ fn slug(name: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn slugs_are_stable_ascii_ids() {
-        assert_eq!(super::slug("Northwind Traders Ltd."), "northwind-traders-ltd");
+        assert_eq!(
+            super::slug("Northwind Traders Ltd."),
+            "northwind-traders-ltd"
+        );
         assert_eq!(super::slug("  A&B  "), "a-b");
     }
 }

@@ -15,8 +15,21 @@ pub fn to_json(plan: &Plan) -> Result<String, serde_json::Error> {
 pub fn to_csv(plan: &Plan) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record([
-        "customer", "tenant", "id", "product", "description", "quantity", "unit_price", "amount",
-        "currency", "period_start", "period_end", "billing", "term", "agreement", "split_key",
+        "customer",
+        "tenant",
+        "id",
+        "product",
+        "description",
+        "quantity",
+        "unit_price",
+        "amount",
+        "currency",
+        "period_start",
+        "period_end",
+        "billing",
+        "term",
+        "agreement",
+        "split_key",
         "split_value",
     ])?;
     for customer in &plan.customers {
@@ -54,9 +67,21 @@ pub fn to_table(plan: &Plan) -> String {
     for customer in &plan.customers {
         out.push_str(&format!(
             "{} ({}), {} to {}, {}\n",
-            customer.customer, customer.tenant, plan.period.start, plan.period.end, customer.currency
+            customer.customer,
+            customer.tenant,
+            plan.period.start,
+            plan.period.end,
+            customer.currency
         ));
-        let header = ["line", "description", "qty", "unit price", "amount", "billing", "agreement"];
+        let header = [
+            "line",
+            "description",
+            "qty",
+            "unit price",
+            "amount",
+            "billing",
+            "agreement",
+        ];
         let rows: Vec<[String; 7]> = customer
             .lines
             .iter()

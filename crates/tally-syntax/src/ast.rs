@@ -164,7 +164,10 @@ pub struct Expr {
 pub enum ExprKind {
     Int(i64),
     Decimal(Decimal),
-    Money { amount: Decimal, currency: Ident },
+    Money {
+        amount: Decimal,
+        currency: Ident,
+    },
     /// `12%`, stored as the fraction 0.12.
     Percent(Decimal),
     Text(String),
@@ -172,19 +175,32 @@ pub enum ExprKind {
     Date(NaiveDate),
     List(Vec<Expr>),
     Name(Ident),
-    Field { base: Box<Expr>, field: Ident },
+    Field {
+        base: Box<Expr>,
+        field: Ident,
+    },
     /// `max(a, b)` has no receiver; `m365.sku("SPB")` has `m365` as receiver.
     Call {
         receiver: Option<Box<Expr>>,
         name: Ident,
         args: Vec<Expr>,
     },
-    Unary { op: UnaryOp, operand: Box<Expr> },
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     /// A literal that could not be read; a diagnostic was already given, later stages stay quiet.
     Error,
     /// `collection where predicate`; inside the predicate the element's fields are in scope.
-    Where { collection: Box<Expr>, predicate: Box<Expr> },
+    Where {
+        collection: Box<Expr>,
+        predicate: Box<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -201,7 +201,10 @@ impl Diagnostic {
 }
 
 /// "did you mean `x`?" help from the closest candidate, if any is close enough.
-pub fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     closest(wanted, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
@@ -233,7 +236,11 @@ mod tests {
     fn codes_are_unique() {
         let mut seen = std::collections::BTreeSet::new();
         for code in Code::ALL {
-            assert!(seen.insert(code.as_str()), "{code:?} reuses {}", code.as_str());
+            assert!(
+                seen.insert(code.as_str()),
+                "{code:?} reuses {}",
+                code.as_str()
+            );
         }
     }
 }

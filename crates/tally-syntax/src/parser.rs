@@ -59,7 +59,14 @@ pub fn parse(source: &str) -> Parsed {
 fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
     let (word, _) = split_word(rest);
     const CLAUSES: [&str; 9] = [
-        "price", "split", "minimum", "product", "description", "agreement", "billing", "term",
+        "price",
+        "split",
+        "minimum",
+        "product",
+        "description",
+        "agreement",
+        "billing",
+        "term",
         "rounding",
     ];
     if !CLAUSES.contains(&word) {
@@ -150,10 +157,14 @@ fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -
     }
     let line_begins_item = !wanted_brace
         && at > item_start
-        && source.get(line_start..at).is_some_and(|p| p.trim().is_empty())
+        && source
+            .get(line_start..at)
+            .is_some_and(|p| p.trim().is_empty())
         && starts_item(source.get(at..).unwrap_or(""));
     if line_begins_item {
-        at = source.get(..at).map_or(at, |before| before.trim_end().len());
+        at = source
+            .get(..at)
+            .map_or(at, |before| before.trim_end().len());
         found = "";
     }
     let span = Span::new(at, at + found.len());
@@ -194,8 +205,19 @@ fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -
 /// The word just before the error, when it looks like a misspelt clause keyword (`pricee`).
 fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'static str> {
     const KEYWORDS: [&str; 13] = [
-        "price", "split", "minimum", "product", "description", "agreement", "billing", "term",
-        "rounding", "customer", "tenant", "currency", "where",
+        "price",
+        "split",
+        "minimum",
+        "product",
+        "description",
+        "agreement",
+        "billing",
+        "term",
+        "rounding",
+        "customer",
+        "tenant",
+        "currency",
+        "where",
     ];
     let before = source.get(item_start..at)?.trim_end();
     let start = before

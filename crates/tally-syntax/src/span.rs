@@ -2,7 +2,9 @@ use serde::{Deserialize, Serialize};
 
 /// A byte range in one source file. Spans take part in equality on purpose: the salsa database
 /// compares query results, and a result whose spans moved must not be treated as unchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 pub struct Span {
     pub start: u32,
     pub end: u32,

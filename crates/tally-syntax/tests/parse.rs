@@ -10,7 +10,12 @@ fn render(source: &str) -> String {
         .map(|d| {
             let span = d.primary_span();
             let (line, col) = index.line_col(source, span.start as usize);
-            let mut out = format!("{line}:{col} [{}] {} (`{}`)", d.code, d.message, span.text(source));
+            let mut out = format!(
+                "{line}:{col} [{}] {} (`{}`)",
+                d.code,
+                d.message,
+                span.text(source)
+            );
             for label in d.labels.iter().skip(1) {
                 let (l, c) = index.line_col(source, label.span.start as usize);
                 out.push_str(&format!("\n    {l}:{c} {}", label.message));
@@ -30,15 +35,24 @@ fn the_design_card_line_parses() {
     };
     assert_eq!(line.name.name, "backup");
     assert_eq!(line.kind, LineKind::Qty);
-    let ExprKind::Call { name, args, receiver: None } = &line.value.kind else {
+    let ExprKind::Call {
+        name,
+        args,
+        receiver: None,
+    } = &line.value.kind
+    else {
         panic!("expected a call: {:?}", line.value)
     };
     assert_eq!(name.name, "max");
     assert_eq!(args.len(), 2);
     assert!(matches!(&args[0].kind, ExprKind::Field { field, .. } if field.name == "users"));
     assert!(matches!(args[1].kind, ExprKind::Int(10)));
-    let [clause] = line.clauses.as_slice() else { panic!() };
-    assert!(matches!(&clause.kind, ClauseKind::Split { key, otherwise: None } if key.name == "department"));
+    let [clause] = line.clauses.as_slice() else {
+        panic!()
+    };
+    assert!(
+        matches!(&clause.kind, ClauseKind::Split { key, otherwise: None } if key.name == "department")
+    );
 }
 
 #[test]
@@ -67,7 +81,9 @@ fee qty = 1 price -2.5 + 3 / 4
     let parsed = parse(source);
     assert!(parsed.diagnostics.is_empty(), "{}", render(source));
     assert_eq!(parsed.file.items.len(), 10);
-    let Item::Line(support) = &parsed.file.items[6] else { panic!() };
+    let Item::Line(support) = &parsed.file.items[6] else {
+        panic!()
+    };
     assert_eq!(support.clauses.len(), 4);
 }
 
@@ -96,7 +112,12 @@ fee qty = 1 price 2026-02-30
         })
         .collect();
     assert_eq!(names, ["staff", "backup", "fee"]);
-    assert!(parsed.diagnostics.iter().all(|d| d.code == Code::Syntax || d.code == Code::BadLiteral));
+    assert!(
+        parsed
+            .diagnostics
+            .iter()
+            .all(|d| d.code == Code::Syntax || d.code == Code::BadLiteral)
+    );
 }
 
 #[test]
@@ -115,8 +136,14 @@ fn syntax_errors_use_words_not_rule_names() {
     ] {
         let rendered = render(source);
         assert!(!rendered.is_empty(), "no error for {source:?}");
-        assert!(!rendered.contains('_') || rendered.contains("`_"), "rule name leaked: {rendered}");
-        all.push_str(&format!("{source}\n    {}\n", rendered.replace('\n', "\n    ")));
+        assert!(
+            !rendered.contains('_') || rendered.contains("`_"),
+            "rule name leaked: {rendered}"
+        );
+        all.push_str(&format!(
+            "{source}\n    {}\n",
+            rendered.replace('\n', "\n    ")
+        ));
     }
     insta::assert_snapshot!(all);
 }
