@@ -88,7 +88,9 @@ fn main() -> ExitCode {
     // A bug in Tally must still read as an error report, not a Rust backtrace hint.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error in tally: {info}");
-        eprintln!("This is a bug in Tally, not in your rules: please report it with the command you ran.");
+        eprintln!(
+            "This is a bug in Tally, not in your rules: please report it with the command you ran."
+        );
     }));
     let cli = Cli::parse();
     let result = match cli.command {

@@ -27,7 +27,11 @@ fn run(args: &[&str]) -> Run {
         stderr: String::from_utf8(output.stderr).unwrap(),
     };
     assert!(!run.stderr.contains("panicked"), "panic:\n{}", run.stderr);
-    assert!(!run.stderr.contains("backtrace"), "backtrace:\n{}", run.stderr);
+    assert!(
+        !run.stderr.contains("backtrace"),
+        "backtrace:\n{}",
+        run.stderr
+    );
     run
 }
 
@@ -40,20 +44,32 @@ fn three_mistakes_give_three_located_diagnostics_and_exit_1() {
     assert_eq!(run.code, 1);
     assert_eq!(run.stderr.matches('×').count(), 3, "{}", run.stderr);
     for location in [
-        "three_mistakes.tally:6:1]",  // the missing `}`, found where the next item starts
+        "three_mistakes.tally:6:1]", // the missing `}`, found where the next item starts
         "three_mistakes.tally:6:42]", // `departmnet`
         "three_mistakes.tally:8:46]", // `2.00 USD` added to GBP
     ] {
-        assert!(run.stderr.contains(location), "no {location} in:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(location),
+            "no {location} in:\n{}",
+            run.stderr
+        );
     }
     assert_eq!(run.stderr.matches("help:").count(), 3, "{}", run.stderr);
     assert!(run.stderr.contains("did you mean `department`?"));
-    assert!(!run.stderr.contains('\u{1b}'), "NO_COLOR must turn colour off");
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "NO_COLOR must turn colour off"
+    );
 }
 
 #[test]
 fn check_as_json_locates_each_problem() {
-    let run = run(&["check", "tests/diagnostics/three_mistakes.tally", "--format", "json"]);
+    let run = run(&[
+        "check",
+        "tests/diagnostics/three_mistakes.tally",
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 1);
     let diagnostics: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let list = diagnostics.as_array().unwrap();
@@ -74,7 +90,14 @@ fn a_clean_file_checks_with_exit_0() {
 
 #[test]
 fn json_plans_are_byte_identical_and_amounts_are_strings() {
-    let args = ["plan", ACME, "--snapshot", ACME_SNAPSHOT, "--format", "json"];
+    let args = [
+        "plan",
+        ACME,
+        "--snapshot",
+        ACME_SNAPSHOT,
+        "--format",
+        "json",
+    ];
     let first = run(&args);
     let second = run(&args);
     assert_eq!(first.code, 0, "{}", first.stderr);
@@ -91,17 +114,30 @@ fn json_plans_are_byte_identical_and_amounts_are_strings() {
     assert_eq!(bp["quantity"], 4);
     assert_eq!(bp["unit_price"], "20.27");
     assert_eq!(bp["amount"], "81.08");
-    assert_eq!(plan["inputs"]["snapshot"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        plan["inputs"]["snapshot"]["sha256"].as_str().unwrap().len(),
+        64
+    );
 }
 
 #[test]
 fn split_parts_sum_to_the_whole() {
-    let run = run(&["plan", ACME, "--snapshot", ACME_SNAPSHOT, "--format", "json"]);
+    let run = run(&[
+        "plan",
+        ACME,
+        "--snapshot",
+        ACME_SNAPSHOT,
+        "--format",
+        "json",
+    ]);
     let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let lines = plan["customers"][0]["lines"].as_array().unwrap();
     // support: 3 staff (Ann, Bob, Cat), minimum 5 → 5 split Sales 1 : Ops 2 → 2 and 3.
     let support: Vec<_> = lines.iter().filter(|l| l["line"] == "support").collect();
-    let quantities: Vec<u64> = support.iter().map(|l| l["quantity"].as_u64().unwrap()).collect();
+    let quantities: Vec<u64> = support
+        .iter()
+        .map(|l| l["quantity"].as_u64().unwrap())
+        .collect();
     assert_eq!(quantities.iter().sum::<u64>(), 5);
     assert_eq!(support[0]["split"]["value"], "Ops");
     assert_eq!(quantities, [3, 2]);
@@ -133,16 +169,33 @@ fn explain_names_who_was_excluded_and_why() {
     let run = run(&["explain", ACME, "--snapshot", ACME_SNAPSHOT, "support"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("kept 3 of 5"), "{}", run.stdout);
-    assert!(run.stdout.contains("excluded by `enabled`: dan@acme.com"), "{}", run.stdout);
-    assert!(run.stdout.contains("excluded by `licensed`: eve@acme.com"), "{}", run.stdout);
-    assert!(run.stdout.contains("minimum 5 applies: 3 counted, 5 billed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("excluded by `enabled`: dan@acme.com"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("excluded by `licensed`: eve@acme.com"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("minimum 5 applies: 3 counted, 5 billed"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn explain_suggests_a_line_that_exists() {
     let run = run(&["explain", ACME, "--snapshot", ACME_SNAPSHOT, "suport"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("did you mean `support`?"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `support`?"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -152,22 +205,55 @@ fn csv_has_one_row_per_line() {
     let rows: Vec<&str> = run.stdout.lines().collect();
     assert!(rows[0].starts_with("customer,tenant,id,"));
     assert_eq!(rows.len(), 1 + 6);
-    assert!(rows.iter().any(|r| r.contains("acme-ltd/backup/department=(no department)")));
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("acme-ltd/backup/department=(no department)"))
+    );
 }
 
 #[test]
 fn usage_and_io_errors_exit_2_without_a_backtrace() {
     let missing = run(&["check", "no/such/file.tally"]);
     assert_eq!(missing.code, 2);
-    assert!(missing.stderr.starts_with("error: cannot read `no/such/file.tally`"), "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .starts_with("error: cannot read `no/such/file.tally`"),
+        "{}",
+        missing.stderr
+    );
 
-    let bad_period = run(&["plan", ACME, "--snapshot", ACME_SNAPSHOT, "--period", "2026-13"]);
+    let bad_period = run(&[
+        "plan",
+        ACME,
+        "--snapshot",
+        ACME_SNAPSHOT,
+        "--period",
+        "2026-13",
+    ]);
     assert_eq!(bad_period.code, 2);
-    assert!(bad_period.stderr.contains("not a month"), "{}", bad_period.stderr);
+    assert!(
+        bad_period.stderr.contains("not a month"),
+        "{}",
+        bad_period.stderr
+    );
 
-    let other_month = run(&["plan", ACME, "--snapshot", ACME_SNAPSHOT, "--period", "2026-11"]);
+    let other_month = run(&[
+        "plan",
+        ACME,
+        "--snapshot",
+        ACME_SNAPSHOT,
+        "--period",
+        "2026-11",
+    ]);
     assert_eq!(other_month.code, 2);
-    assert!(other_month.stderr.contains("is for 2026-10-01 to 2026-10-31, not 2026-11"), "{}", other_month.stderr);
+    assert!(
+        other_month
+            .stderr
+            .contains("is for 2026-10-01 to 2026-10-31, not 2026-11"),
+        "{}",
+        other_month.stderr
+    );
 }
 
 #[test]
@@ -175,7 +261,11 @@ fn a_broken_snapshot_names_the_json_path_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let snapshot = dir.path().join("broken.json");
     let text = std::fs::read_to_string(workspace().join(ACME_SNAPSHOT)).unwrap();
-    std::fs::write(&snapshot, text.replacen("\"enabled\": false", "\"enabled\": \"no\"", 1)).unwrap();
+    std::fs::write(
+        &snapshot,
+        text.replacen("\"enabled\": false", "\"enabled\": \"no\"", 1),
+    )
+    .unwrap();
     let out = dir.path().join("plan.json");
     let run = run(&[
         "plan",
@@ -188,7 +278,11 @@ fn a_broken_snapshot_names_the_json_path_and_writes_nothing() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("tenants[0].users[3].enabled"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("tenants[0].users[3].enabled"),
+        "{}",
+        run.stderr
+    );
     assert!(!out.exists(), "a failed plan must not write its output");
 }
 
@@ -197,11 +291,24 @@ fn a_missing_tenant_is_a_located_diagnostic() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("other.tally");
     let text = std::fs::read_to_string(workspace().join(ACME)).unwrap();
-    std::fs::write(&rules, text.replace("acme.onmicrosoft.com", "acme.onmicrosft.com")).unwrap();
+    std::fs::write(
+        &rules,
+        text.replace("acme.onmicrosoft.com", "acme.onmicrosft.com"),
+    )
+    .unwrap();
     let run = run(&["plan", rules.to_str().unwrap(), "--snapshot", ACME_SNAPSHOT]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("tenant `acme.onmicrosft.com` is not in the snapshot"), "{}", run.stderr);
-    assert!(run.stderr.contains("did you mean `acme.onmicrosoft.com`?"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("tenant `acme.onmicrosft.com` is not in the snapshot"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `acme.onmicrosoft.com`?"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("other.tally:2:10]"), "{}", run.stderr);
 }
 
@@ -209,7 +316,16 @@ fn a_missing_tenant_is_a_located_diagnostic() {
 fn output_files_are_written_whole() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("plan.json");
-    let run = run(&["plan", ACME, "--snapshot", ACME_SNAPSHOT, "--format", "json", "-o", out.to_str().unwrap()]);
+    let run = run(&[
+        "plan",
+        ACME,
+        "--snapshot",
+        ACME_SNAPSHOT,
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.is_empty());
     let written = std::fs::read_to_string(&out).unwrap();
@@ -223,21 +339,49 @@ fn the_readme_test_command_is_the_one_ci_runs() {
     let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
     let ci = std::fs::read_to_string(workspace().join(".ci/run")).unwrap();
     let command = "cargo test --workspace --locked";
-    assert!(readme.lines().any(|l| l.trim() == command), "README must show `{command}`");
+    assert!(
+        readme.lines().any(|l| l.trim() == command),
+        "README must show `{command}`"
+    );
     assert!(ci.contains(command), ".ci/run must run `{command}`");
     let first_command = readme.lines().find(|l| l.starts_with("cargo ")).unwrap();
-    assert!(first_command.contains("plan examples/"), "the README's first command runs the example");
+    assert!(
+        first_command.contains("plan examples/"),
+        "the README's first command runs the example"
+    );
 }
 
 #[test]
 fn runtime_errors_point_at_the_rule_and_all_are_reported() {
-    let run = run(&["plan", "tests/fixtures/runtime-errors.tally", "--snapshot", ACME_SNAPSHOT]);
+    let run = run(&[
+        "plan",
+        "tests/fixtures/runtime-errors.tally",
+        "--snapshot",
+        ACME_SNAPSHOT,
+    ]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stdout.is_empty(), "no partial plan: {}", run.stdout);
-    assert!(run.stderr.contains("[T0501]") || run.stderr.contains("T0501"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("[T0501]") || run.stderr.contains("T0501"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("division by zero"), "{}", run.stderr);
-    assert!(run.stderr.contains("runtime-errors.tally:9:27]"), "{}", run.stderr);
-    assert!(run.stderr.contains("the quantity of `refund` is -7"), "{}", run.stderr);
-    assert!(run.stderr.contains("counter `backup.protected_users` is not in the snapshot"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("runtime-errors.tally:9:27]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("the quantity of `refund` is -7"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("counter `backup.protected_users` is not in the snapshot"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.stderr.matches('×').count(), 3, "{}", run.stderr);
 }

@@ -40,7 +40,11 @@ fn blocks(markdown: &str) -> Vec<(String, usize, String)> {
 
 fn check(code: &str) -> Vec<tally_syntax::Diagnostic> {
     let mut db = Database::default();
-    let text = if code.contains("customer \"") { code.to_string() } else { format!("{HEADER}{code}") };
+    let text = if code.contains("customer \"") {
+        code.to_string()
+    } else {
+        format!("{HEADER}{code}")
+    };
     let file = db.set_file("example.tally", text);
     tally_db::diagnostics(&db, file).clone()
 }
@@ -51,18 +55,29 @@ fn language_reference_examples_check() {
     let markdown = std::fs::read_to_string(&path).unwrap();
     let blocks = blocks(&markdown);
     let good: Vec<_> = blocks.iter().filter(|(info, ..)| info == "tally").collect();
-    let bad: Vec<_> = blocks.iter().filter(|(info, ..)| info == "tally-error").collect();
-    assert!(good.len() >= 10, "the reference should show the language by example");
+    let bad: Vec<_> = blocks
+        .iter()
+        .filter(|(info, ..)| info == "tally-error")
+        .collect();
+    assert!(
+        good.len() >= 10,
+        "the reference should show the language by example"
+    );
     let mut failures = Vec::new();
     for (_, line, code) in &good {
         let errors: Vec<_> = check(code).into_iter().filter(|d| d.is_error()).collect();
         if !errors.is_empty() {
-            failures.push(format!("docs/language.md:{line}: {:?}", errors.iter().map(|d| &d.message).collect::<Vec<_>>()));
+            failures.push(format!(
+                "docs/language.md:{line}: {:?}",
+                errors.iter().map(|d| &d.message).collect::<Vec<_>>()
+            ));
         }
     }
     for (_, line, code) in &bad {
         if !check(code).iter().any(|d| d.is_error()) {
-            failures.push(format!("docs/language.md:{line}: a `tally-error` example checks cleanly"));
+            failures.push(format!(
+                "docs/language.md:{line}: a `tally-error` example checks cleanly"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -83,6 +98,10 @@ fn readme_example_checks() {
 fn the_error_index_lists_every_code() {
     let index = std::fs::read_to_string(workspace().join("docs/errors.md")).unwrap();
     for code in Code::ALL {
-        assert!(index.contains(&format!("## {}", code.as_str())), "docs/errors.md has no section `## {}` ({code:?})", code.as_str());
+        assert!(
+            index.contains(&format!("## {}", code.as_str())),
+            "docs/errors.md has no section `## {}` ({code:?})",
+            code.as_str()
+        );
     }
 }
