@@ -1,5 +1,7 @@
 //! The real `tally` binary, driven the way a user or CI drives it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
 use assert_cmd::Command;
 use std::path::Path;
 

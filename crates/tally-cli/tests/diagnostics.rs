@@ -1,6 +1,8 @@
 //! Source and rendered diagnostics side by side, one snapshot per file in `tests/diagnostics/`.
 //! Runs the real binary, so what is snapshotted is exactly what a user sees.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
 use std::path::Path;
 use std::process::Command;
 

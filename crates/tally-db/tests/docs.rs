@@ -1,6 +1,8 @@
 //! The documentation tells the truth: every ```tally example in the language reference checks,
 //! every ```tally-error example fails, and the error index lists every code.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
 use std::path::Path;
 use tally_db::Database;
 use tally_syntax::Code;

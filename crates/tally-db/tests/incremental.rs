@@ -1,5 +1,7 @@
 //! Editing one file re-runs only that file's queries.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
 use std::sync::{Arc, Mutex};
 use tally_db::Database;
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
 use tally_syntax::ast::*;
 use tally_syntax::{Code, parse};
 
