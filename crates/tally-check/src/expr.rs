@@ -197,7 +197,11 @@ impl Checker<'_> {
         {
             diagnostic = diagnostic.with_help(format!(
                 "`{}` is a user field: use it inside a filter, e.g. `m365.users where {}`",
-                name.name, name.name
+                name.name,
+                match fields::field(Record::User, &name.name).map(|f| f.1) {
+                    Some(Type::Bool) => name.name.clone(),
+                    _ => format!("{} == \"...\"", name.name),
+                }
             ));
         } else {
             diagnostic =

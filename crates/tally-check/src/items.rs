@@ -246,7 +246,21 @@ impl<'a> Checker<'a> {
             .iter()
             .filter_map(|i| if let Item::Use(u) = i { Some(u) } else { None });
         let mut origin: BTreeMap<String, Span> = BTreeMap::new();
+        let mut used: BTreeMap<&str, Span> = BTreeMap::new();
         for (decl, import) in uses.zip(imports) {
+            if let Some(first) = used.get(import.module.0.as_str()) {
+                self.report(
+                    Diagnostic::error(
+                        Code::DuplicateDefinition,
+                        format!("`{}` is used twice", import.module),
+                        import.span,
+                    )
+                    .with_secondary(*first, "first used here")
+                    .with_help("remove one of the two `use` lines"),
+                );
+                continue;
+            }
+            used.insert(import.module.0.as_str(), import.span);
             let Some(interface) = &import.interface else {
                 let (message, help) = import
                     .not_found
@@ -419,7 +433,7 @@ impl<'a> Checker<'a> {
                                 "`minimum` applies to quantities",
                                 clause.keyword,
                             )
-                            .with_help("use `max(amount, 50.00 GBP)` for a minimum charge"),
+                            .with_help("for a minimum charge write it in the amount, e.g. `azure amount = max(sum(azure.usage.cost), 50.00 GBP)`"),
                         );
                         continue;
                     }

@@ -387,3 +387,58 @@ fn runtime_errors_point_at_the_rule_and_all_are_reported() {
     );
     assert_eq!(run.stderr.matches('×').count(), 3, "{}", run.stderr);
 }
+
+#[test]
+fn a_sku_on_two_terms_adds_up_seats_but_has_no_single_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("two-terms.json");
+    let text = std::fs::read_to_string(workspace().join(ACME_SNAPSHOT)).unwrap();
+    let monthly = r#"{ "sku_id": "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46", "part_number": "SPB", "purchased": 2, "assigned": 2,
+          "unit_cost": { "amount": "21.72", "currency": "GBP" }, "term": "monthly", "billing_plan": "monthly" },
+        { "sku_id""#;
+    std::fs::write(&snapshot, text.replacen(r#"{ "sku_id""#, monthly, 1)).unwrap();
+    let failed = run(&["plan", ACME, "--snapshot", snapshot.to_str().unwrap()]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(
+        failed
+            .stderr
+            .contains("`SPB` is held on 2 subscriptions with different costs"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("part_number == \"SPB\""),
+        "{}",
+        failed.stderr
+    );
+
+    let dir_rules = dir.path().join("per-term.tally");
+    std::fs::write(
+        &dir_rules,
+        "customer \"Acme Ltd\" {\n  tenant \"acme.onmicrosoft.com\"\n  currency GBP\n}\n\
+         let bp = m365.sku(\"SPB\")\n\
+         let annual = m365.skus where part_number == \"spb\" and term == \"annual\"\n\
+         seats qty = bp.assigned\n\
+         annual_seats qty = sum(annual.assigned) price sum(annual.cost) * 112%\n",
+    )
+    .unwrap();
+    let run = run(&[
+        "plan",
+        dir_rules.to_str().unwrap(),
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let lines = &plan["customers"][0]["lines"];
+    assert_eq!(lines[0]["quantity"], 6, "4 annual + 2 monthly seats");
+    assert_eq!(
+        lines[0]["unit_price"],
+        serde_json::Value::Null,
+        "a quantity-only line"
+    );
+    assert_eq!(lines[1]["quantity"], 4);
+    assert_eq!(lines[1]["unit_price"], "20.27");
+}

@@ -8,7 +8,7 @@ use tally_check::fields::{Field, Source};
 use tally_check::{Builtin, LetId, ModuleKey, TExpr, TExprKind};
 use tally_ir::{Line, Program};
 use tally_money::{Currency, Money, Rounding};
-use tally_snapshot::{Period, Snapshot, Tenant, User};
+use tally_snapshot::{Period, Snapshot, SubscribedSku, Tenant, User};
 use tally_syntax::ast::{BinaryOp, LineKind, UnaryOp};
 use tally_syntax::diagnostic::did_you_mean;
 use tally_syntax::{Code, Diagnostic};
@@ -141,18 +141,29 @@ impl<'p> Evaluator<'p> {
                     ..ctx
                 },
             )?;
-            let mut groups: BTreeMap<String, u64> = BTreeMap::new();
+            // Grouped ignoring case and spaces; each group is labelled with its smallest spelling
+            // so the label does not depend on the order of users in the snapshot.
+            let mut groups: BTreeMap<String, (String, u64)> = BTreeMap::new();
             let mut unassigned = 0u64;
             if let Value::List(users) = users {
                 for user in users {
                     let Value::User(i) = user else { continue };
                     match self.user(i).and_then(|u| u.attribute(split.key.name())) {
-                        Some(value) => *groups.entry(value.trim().to_string()).or_default() += 1,
+                        Some(value) => {
+                            let value = value.trim();
+                            let entry = groups
+                                .entry(value.to_lowercase())
+                                .or_insert_with(|| (value.to_string(), 0));
+                            if value < entry.0.as_str() {
+                                entry.0 = value.to_string();
+                            }
+                            entry.1 += 1;
+                        }
                         None => unassigned += 1,
                     }
                 }
             }
-            let mut groups: Vec<(String, u64)> = groups.into_iter().collect();
+            let mut groups: Vec<(String, u64)> = groups.into_values().collect();
             if unassigned > 0 || groups.is_empty() {
                 groups.push((split.otherwise.clone(), unassigned));
             }
@@ -256,6 +267,13 @@ impl<'p> Evaluator<'p> {
         }
     }
 
+    fn subscriptions(&self, entries: &[usize]) -> Vec<&'p SubscribedSku> {
+        entries
+            .iter()
+            .filter_map(|i| self.tenant.subscribed_skus.get(*i))
+            .collect()
+    }
+
     fn user(&self, index: usize) -> Option<&'p User> {
         self.tenant.users.get(index)
     }
@@ -283,14 +301,22 @@ impl<'p> Evaluator<'p> {
             Value::User(i) => self
                 .user(*i)
                 .map_or_else(|| "a user".into(), |u| u.upn.clone()),
-            Value::Sku { index, name } => {
-                match index.and_then(|i| self.tenant.subscribed_skus.get(i)) {
-                    Some(s) => format!(
-                        "{} ({} assigned of {} purchased, {} per seat)",
-                        s.part_number, s.assigned, s.purchased, s.unit_cost
-                    ),
-                    None => format!("{name} (not subscribed)"),
-                }
+            Value::Sku { entries, name } => {
+                let subscriptions = self.subscriptions(entries);
+                let Some(first) = subscriptions.first() else {
+                    return format!("{name} (not subscribed)");
+                };
+                let assigned: u64 = subscriptions.iter().map(|s| u64::from(s.assigned)).sum();
+                let purchased: u64 = subscriptions.iter().map(|s| u64::from(s.purchased)).sum();
+                let cost = if subscriptions.iter().all(|s| s.unit_cost == first.unit_cost) {
+                    format!(", {} per seat", first.unit_cost)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} ({assigned} assigned of {purchased} purchased{cost})",
+                    first.part_number
+                )
             }
             Value::Usage(i) => self.tenant.azure_usage.get(*i).map_or_else(
                 || "a usage row".into(),
@@ -328,7 +354,7 @@ impl<'p> Evaluator<'p> {
                     Source::Users => (0..self.tenant.users.len()).map(Value::User).collect(),
                     Source::Skus => (0..self.tenant.subscribed_skus.len())
                         .map(|i| Value::Sku {
-                            index: Some(i),
+                            entries: vec![i],
                             name: self
                                 .tenant
                                 .subscribed_skus
@@ -391,22 +417,8 @@ impl<'p> Evaluator<'p> {
                     .filter(|(_, s)| guids.iter().any(|g| g.eq_ignore_ascii_case(&s.sku_id)))
                     .map(|(i, _)| i)
                     .collect();
-                if matches.len() > 1 {
-                    return Err(self.error(
-                        ctx,
-                        Diagnostic::error(
-                            Code::MissingData,
-                            format!(
-                                "SKU `{name}` matches {} subscriptions in the snapshot",
-                                matches.len()
-                            ),
-                            expr.span,
-                        )
-                        .with_help("the snapshot should hold one entry per SKU; merge them"),
-                    ));
-                }
                 let value = Value::Sku {
-                    index: matches.first().copied(),
+                    entries: matches,
                     name: name.clone(),
                 };
                 self.traced(expr, ctx, value, Vec::new())
@@ -628,11 +640,18 @@ impl<'p> Evaluator<'p> {
                     _ => Value::Text(String::new()),
                 }
             }
-            Value::Sku { index, name } => {
-                let Some(sku) = index.and_then(|i| self.tenant.subscribed_skus.get(i)) else {
+            Value::Sku { entries, name } => {
+                let subscriptions = self.subscriptions(entries);
+                let Some(sku) = subscriptions.first().copied() else {
                     return match field {
                         Field::Purchased | Field::Assigned | Field::Available => Ok(num(0)),
-                        Field::PartNumber | Field::SkuName => Ok(text(name)),
+                        Field::PartNumber => Ok(text(name)),
+                        Field::SkuName => Ok(text(
+                            &tally_skus::catalog()
+                                .resolve(name)
+                                .first()
+                                .map_or_else(|| name.clone(), |s| s.display_name.clone()),
+                        )),
                         _ => Err(self.error(
                             ctx,
                             Diagnostic::error(
@@ -650,23 +669,62 @@ impl<'p> Evaluator<'p> {
                         )),
                     };
                 };
+                // Seats add up over every subscription to the SKU; a cost or term is only
+                // meaningful when all of them agree.
+                let seats = |f: fn(&SubscribedSku) -> u32| -> Value {
+                    Value::Num(subscriptions.iter().map(|s| Decimal::from(f(s))).sum())
+                };
+                let agreed = |what: &str, same: bool| -> Result<()> {
+                    if same {
+                        return Ok(());
+                    }
+                    Err(self.error(
+                        ctx,
+                        Diagnostic::error(
+                            Code::MissingData,
+                            format!(
+                                "`{}` is held on {} subscriptions with different {what}s, so it has no single {what}",
+                                sku.part_number,
+                                subscriptions.len()
+                            ),
+                            expr.span,
+                        )
+                        .with_help(format!(
+                            "bill each term on its own line, e.g. `sum((m365.skus where part_number == \"{}\" and term == \"annual\").assigned)`",
+                            sku.part_number
+                        )),
+                    ))
+                };
                 match field {
                     Field::SkuId => text(&sku.sku_id),
                     Field::PartNumber => text(&sku.part_number),
                     Field::SkuName => text(
                         &tally_skus_name(&sku.sku_id).unwrap_or_else(|| sku.part_number.clone()),
                     ),
-                    Field::Purchased => num(sku.purchased),
-                    Field::Assigned => num(sku.assigned),
-                    Field::Available => num(sku.purchased.saturating_sub(sku.assigned)),
+                    Field::Purchased => seats(|s| s.purchased),
+                    Field::Assigned => seats(|s| s.assigned),
+                    Field::Available => seats(|s| s.purchased.saturating_sub(s.assigned)),
                     Field::Cost => Value::Money(self.customer_money(
-                        sku.unit_cost,
+                        {
+                            let same = subscriptions.iter().all(|s| s.unit_cost == sku.unit_cost);
+                            agreed("cost", same)?;
+                            sku.unit_cost
+                        },
                         &format!("`{}`'s cost", sku.part_number),
                         expr,
                         ctx,
                     )?),
-                    Field::Term => text(sku.term.name()),
-                    Field::BillingPlan => text(sku.billing_plan.name()),
+                    Field::Term => {
+                        agreed("term", subscriptions.iter().all(|s| s.term == sku.term))?;
+                        text(sku.term.name())
+                    }
+                    Field::BillingPlan => {
+                        let same = subscriptions
+                            .iter()
+                            .all(|s| s.billing_plan == sku.billing_plan);
+                        agreed("billing plan", same)?;
+                        text(sku.billing_plan.name())
+                    }
                     _ => Value::Text(String::new()),
                 }
             }
@@ -804,8 +862,8 @@ impl<'p> Evaluator<'p> {
             (Div, Value::Money(a), Value::Money(b)) => {
                 Value::Num(a.amount().checked_div(b.amount()).ok_or_else(overflow)?)
             }
-            (Eq, a, b) => Value::Bool(a == b),
-            (Ne, a, b) => Value::Bool(a != b),
+            (Eq, a, b) => Value::Bool(same(&a, &b)),
+            (Ne, a, b) => Value::Bool(!same(&a, &b)),
             (Lt | Le | Gt | Ge, a, b) => {
                 let ordering = match (&a, &b) {
                     (Value::Num(x), Value::Num(y)) => x.cmp(y),
@@ -820,7 +878,7 @@ impl<'p> Evaluator<'p> {
                     _ => ordering.is_ge(),
                 })
             }
-            (In, a, Value::List(items)) => Value::Bool(items.contains(&a)),
+            (In, a, Value::List(items)) => Value::Bool(items.iter().any(|i| same(&a, i))),
             (And | Or, _, b) => Value::Bool(b.as_bool()),
             (_, a, _) => a,
         };
@@ -877,11 +935,14 @@ impl<'p> Evaluator<'p> {
                     )
                 };
                 match expr.ty {
-                    tally_check::Type::Money(_) => {
-                        let mut total = Money::zero(self.currency);
+                    tally_check::Type::Money(currency) => {
+                        let currency = match currency {
+                            tally_check::CurrencyRef::Fixed(c) => c,
+                            tally_check::CurrencyRef::Customer => self.currency,
+                        };
+                        let mut total = Money::zero(currency);
                         for item in items {
                             if let Value::Money(m) = item {
-                                let m = self.customer_money(m, "an amount", expr, ctx)?;
                                 total = total.checked_add(m).map_err(|_| overflow())?;
                             }
                         }
@@ -927,6 +988,15 @@ impl<'p> Evaluator<'p> {
 }
 
 /// The conditions of a top-level `a and b and c`, so a filter can say which one excluded whom.
+/// Equality as rules mean it: text ignores case and surrounding spaces, because directory data
+/// spells departments and addresses inconsistently ("Sales", "sales ").
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Text(x), Value::Text(y)) => x.trim().to_lowercase() == y.trim().to_lowercase(),
+        _ => a == b,
+    }
+}
+
 fn conjuncts(predicate: &TExpr) -> Vec<&TExpr> {
     match &predicate.kind {
         TExprKind::Binary(BinaryOp::And, l, r) => {

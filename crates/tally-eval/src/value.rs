@@ -15,9 +15,10 @@ pub enum Value {
     List(Vec<Value>),
     /// Index into the tenant's users.
     User(usize),
-    /// Index into the tenant's subscribed SKUs; `None` when the tenant has no such subscription.
+    /// The tenant's subscriptions to one SKU (indices into its subscribed SKUs): none when it
+    /// has no such subscription, several when it holds the SKU on several terms.
     Sku {
-        index: Option<usize>,
+        entries: Vec<usize>,
         name: String,
     },
     /// Index into the tenant's usage rows.

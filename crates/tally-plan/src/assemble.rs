@@ -217,7 +217,17 @@ pub fn drivers(result: &LineResult) -> Vec<String> {
             // The price shows in the line itself; its derivation is in `tally explain`.
             continue;
         }
-        step.walk(&mut |s: &Step, _| out.push(describe_step(s)));
+        step.walk(&mut |s: &Step, _| {
+            // A bare literal (`minimum 10`) is already in the line; it drives nothing.
+            if s.children.is_empty()
+                && s.filter.is_none()
+                && s.notes.is_empty()
+                && s.text.trim() == s.value
+            {
+                return;
+            }
+            out.push(describe_step(s));
+        });
     }
     out
 }

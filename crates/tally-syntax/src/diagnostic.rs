@@ -56,7 +56,7 @@ pub enum Code {
     UnusedDefinition,
     /// Division by zero during evaluation.
     DivisionByZero,
-    /// A quantity or amount that evaluates below zero.
+    /// A quantity or minimum that evaluates below zero (negative prices and amounts are credits).
     NegativeQuantity,
     /// The customer's tenant is not in the snapshot.
     MissingTenant,
