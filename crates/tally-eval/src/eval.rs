@@ -192,7 +192,18 @@ impl<'p> Evaluator<'p> {
             module: ctx.module.clone(),
             span: expr.span,
             text: self.program.text(ctx.module, expr.span).to_string(),
-            value: self.show(value),
+            value: match (value, &expr.ty) {
+                // An empty list still says what it is a list of.
+                (Value::List(items), tally_check::Type::List(inner)) if items.is_empty() => {
+                    match **inner {
+                        tally_check::Type::Record(r) => {
+                            format!("0 {}", tally_check::types::record_plural(r))
+                        }
+                        _ => "0 items".to_string(),
+                    }
+                }
+                _ => self.show(value),
+            },
             filter: None,
             notes: Vec::new(),
             children,
@@ -313,8 +324,11 @@ impl<'p> Evaluator<'p> {
                 } else {
                     String::new()
                 };
+                let product = tally_skus_name(&first.sku_id)
+                    .map(|n| format!(" {n}"))
+                    .unwrap_or_default();
                 format!(
-                    "{} ({assigned} assigned of {purchased} purchased{cost})",
+                    "{}{product} ({assigned} assigned of {purchased} purchased{cost})",
                     first.part_number
                 )
             }

@@ -81,8 +81,9 @@ pub fn to_table(plan: &Plan) -> String {
             "amount",
             "billing",
             "agreement",
+            "note",
         ];
-        let rows: Vec<[String; 7]> = customer
+        let rows: Vec<[String; 8]> = customer
             .lines
             .iter()
             .map(|l| {
@@ -94,6 +95,11 @@ pub fn to_table(plan: &Plan) -> String {
                     l.amount.clone().unwrap_or_else(|| "-".into()),
                     l.billing.clone(),
                     l.agreement.clone().unwrap_or_default(),
+                    l.provenance
+                        .minimum
+                        .as_ref()
+                        .map(|m| format!("minimum {} ({} counted)", m.minimum, m.counted))
+                        .unwrap_or_default(),
                 ]
             })
             .collect();
@@ -103,7 +109,7 @@ pub fn to_table(plan: &Plan) -> String {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        let numeric = [false, false, true, true, true, false, false];
+        let numeric = [false, false, true, true, true, false, false, false];
         let format_row = |cells: &[String]| {
             let mut line = String::new();
             for (i, cell) in cells.iter().enumerate() {
@@ -132,8 +138,9 @@ pub fn to_table(plan: &Plan) -> String {
         out.push_str(&"-".repeat(rule));
         out.push('\n');
         out.push_str(&format!(
-            "{} lines, total {} {}\n\n",
+            "{} line{}, total {} {}\n\n",
             customer.lines.len(),
+            if customer.lines.len() == 1 { "" } else { "s" },
             customer.total,
             customer.currency
         ));

@@ -26,9 +26,12 @@ impl Lowering {
         }
     }
 
+    /// The pair's span without trailing whitespace: pest's implicit whitespace can extend a
+    /// rule past its last token when an optional tail did not match.
     fn span(&self, pair: &P<'_>) -> Span {
         let s = pair.as_span();
-        Span::new(self.offset + s.start(), self.offset + s.end())
+        let end = s.start() + pair.as_str().trim_end().len();
+        Span::new(self.offset + s.start(), self.offset + end)
     }
 
     fn ident(&self, pair: &P<'_>) -> Ident {
