@@ -18,6 +18,9 @@
 
 mod error;
 mod formats;
+mod history;
+
+pub use history::{SeatChange, UserChange};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,7 +33,7 @@ use error::JsonPath;
 pub use error::SnapshotError;
 
 /// The snapshot format version this build writes, and the newest it reads.
-pub const CURRENT_VERSION: u32 = 1;
+pub const CURRENT_VERSION: u32 = 2;
 
 /// The oldest snapshot format version this build reads.
 pub const OLDEST_VERSION: u32 = 1;
@@ -94,7 +97,11 @@ pub struct Tenant {
 impl Tenant {
     /// The counter with exactly this name.
     pub fn counter(&self, name: &str) -> Option<&Counter> {
-        self.counters.iter().find(|c| c.name == name)
+        // With a history, the latest value is the current one.
+        self.counters
+            .iter()
+            .filter(|c| c.name == name)
+            .max_by_key(|c| c.as_of)
     }
 
     /// The first subscription of the SKU with this GUID (case-insensitive).
@@ -137,6 +144,15 @@ pub struct User {
     /// SKU GUIDs assigned to the user (Graph `assignedLicenses[].skuId`).
     #[serde(default)]
     pub assigned_skus: Vec<String>,
+    /// The day the account appeared, if during the snapshot's history (version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "formats::opt_date")]
+    pub created: Option<NaiveDate>,
+    /// The day the account was gone from (version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "formats::opt_date")]
+    pub deleted: Option<NaiveDate>,
+    /// Dated changes; the fields above hold before the first one (version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<UserChange>,
 }
 
 impl User {
@@ -179,6 +195,13 @@ pub struct SubscribedSku {
     pub unit_cost: Money,
     pub term: Term,
     pub billing_plan: BillingPlan,
+    /// When the subscription's term started: its anniversary fixes the NCE billing cycles
+    /// (version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "formats::opt_date")]
+    pub term_start: Option<NaiveDate>,
+    /// Dated seat changes; `purchased` and `assigned` above hold before the first (version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<SeatChange>,
 }
 
 /// Commitment term of a subscription.
@@ -483,18 +506,20 @@ impl Tenant {
                 ));
             }
         }
-        let mut counters: HashMap<&str, usize> = HashMap::new();
+        // A counter may be given once per `as_of` date (its history); twice for one date is
+        // ambiguous.
+        let mut counters: HashMap<(&str, NaiveDate), usize> = HashMap::new();
         for (c, counter) in self.counters.iter().enumerate() {
             let path = at.clone().key("counters").index(c).key("name");
             if counter.name.trim().is_empty() {
                 return Some((path, "counter name is empty".to_string()));
             }
-            if let Some(first) = counters.insert(counter.name.as_str(), c) {
+            if let Some(first) = counters.insert((counter.name.as_str(), counter.as_of), c) {
                 return Some((
                     path,
                     format!(
-                        "duplicate counter `{}` (also counters[{first}])",
-                        counter.name
+                        "duplicate counter `{}` as of {} (also counters[{first}])",
+                        counter.name, counter.as_of
                     ),
                 ));
             }
