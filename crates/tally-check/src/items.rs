@@ -4,11 +4,10 @@ use crate::expr::{Scope, list_alternatives, list_names};
 use crate::fields::SPLIT_KEYS;
 use crate::types::{CurrencyRef, Record, Type};
 use crate::{
-    Billing, Checker, CustomerDecl, Import, LetState, LineDecl, PsaDecl, PsaKind, SplitDecl,
-    SplitKey, TExpr, TExprKind, Term,
+    Billing, Checker, CustomerDecl, Import, LetState, LineDecl, LineRounding, Measure, Prorate,
+    PsaDecl, PsaKind, SplitDecl, SplitKey, TExpr, TExprKind, Term, Trueup,
 };
 use std::collections::BTreeMap;
-use tally_money::Rounding;
 use tally_syntax::ast::{self, ClauseKind, CustomerField, Item, LineKind};
 use tally_syntax::diagnostic::did_you_mean;
 use tally_syntax::{Code, Diagnostic, Span};
@@ -97,6 +96,7 @@ impl<'a> Checker<'a> {
         let mut tenant: Option<(String, Span)> = None;
         let mut currency_seen = false;
         let mut psa = None;
+        let mut billing_day: Option<u32> = None;
         for field in &customer.fields {
             match field {
                 CustomerField::Tenant { value, span } => {
@@ -122,6 +122,22 @@ impl<'a> Checker<'a> {
                         self.twice("psa", p.span);
                     } else {
                         psa = Some(self.psa(p));
+                    }
+                }
+                CustomerField::BillingDay { day, span } => {
+                    if billing_day.is_some() {
+                        self.twice("billing_day", *span);
+                    } else if (1..=28).contains(day) {
+                        billing_day = u32::try_from(*day).ok();
+                    } else {
+                        self.report(
+                            Diagnostic::error(
+                                Code::BadCustomer,
+                                format!("billing day {day} is not a day every month has"),
+                                *span,
+                            )
+                            .with_help("choose a day from 1 to 28; 1 bills calendar months"),
+                        );
                     }
                 }
             }
@@ -156,6 +172,7 @@ impl<'a> Checker<'a> {
             tenant_span,
             currency: self.customer_currency,
             psa: psa.flatten(),
+            billing_day: billing_day.unwrap_or(1),
             span: customer.span,
         });
     }
@@ -398,6 +415,9 @@ impl<'a> Checker<'a> {
             billing: None,
             term: None,
             rounding: None,
+            prorate: None,
+            measure: None,
+            trueup: None,
         };
         for clause in &line.clauses {
             let keyword = clause.kind.keyword();
@@ -465,13 +485,122 @@ impl<'a> Checker<'a> {
                     );
                 }
                 ClauseKind::Rounding(word) => {
-                    let choices: Vec<(&str, Rounding)> =
-                        Rounding::ALL.iter().map(|r| (r.name(), *r)).collect();
+                    let choices: Vec<(&str, LineRounding)> =
+                        LineRounding::ALL.iter().map(|r| (r.name(), *r)).collect();
                     decl.rounding = self.word(word, "rounding", &choices);
+                }
+                ClauseKind::Prorate(word) => {
+                    decl.prorate = self.word(
+                        word,
+                        "proration",
+                        &[("daily", Prorate::Daily), ("none", Prorate::None)],
+                    );
+                    self.quantity_only(line, clause, "prorate");
+                }
+                ClauseKind::Measure(word) => {
+                    decl.measure = self.word(
+                        word,
+                        "measure",
+                        &[
+                            ("start", Measure::Start),
+                            ("end", Measure::End),
+                            ("max", Measure::Max),
+                        ],
+                    );
+                    self.quantity_only(line, clause, "measure");
+                }
+                ClauseKind::Trueup(word) => {
+                    decl.trueup = self.word(
+                        word,
+                        "true-up",
+                        &[("delta", Trueup::Delta), ("replace", Trueup::Replace)],
+                    );
                 }
             }
         }
+        self.clause_combinations(&decl, line);
         self.lines.push(decl);
+    }
+
+    fn quantity_only(&mut self, line: &ast::Line, clause: &ast::Clause, keyword: &str) {
+        if line.kind == LineKind::Amount {
+            self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    format!("`{keyword}` applies to quantities"),
+                    clause.keyword,
+                )
+                .with_help("an `amount` line bills the period's amount as it is"),
+            );
+        }
+    }
+
+    /// Clauses that only make sense together, or not at all together.
+    fn clause_combinations(&mut self, decl: &LineDecl, line: &ast::Line) {
+        let span_of = |keyword: &str| {
+            line.clauses
+                .iter()
+                .find(|c| c.kind.keyword() == keyword)
+                .map_or(line.name.span, |c| c.keyword)
+        };
+        let prorated = decl.prorate == Some(Prorate::Daily);
+        if prorated && decl.measure.is_some() {
+            self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    "a prorated line bills every day; `measure` has nothing to choose",
+                    span_of("measure"),
+                )
+                .with_secondary(span_of("prorate"), "prorated here")
+                .with_help("remove `measure`, or remove `prorate daily` to bill one count"),
+            );
+        }
+        if decl.trueup.is_some() && !prorated {
+            self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    "`trueup` needs `prorate daily`",
+                    span_of("trueup"),
+                )
+                .with_help(
+                    "true-ups bill last period's mid-period changes by day: add `prorate daily`",
+                ),
+            );
+        }
+        if prorated && decl.price.is_none() && line.kind == LineKind::Qty {
+            self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    "a prorated line needs a price",
+                    span_of("prorate"),
+                )
+                .with_help("proration divides a price by days: add `price ...`"),
+            );
+        }
+        if prorated && decl.split.is_some() {
+            self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    "a prorated line cannot be split yet",
+                    span_of("split by"),
+                )
+                .with_help("bill the split and the proration on two lines"),
+            );
+        }
+        if matches!(
+            decl.rounding,
+            Some(LineRounding::TruncateProduct | LineRounding::TruncateUnit)
+        ) && !prorated
+        {
+            self.report(
+                Diagnostic::warning(
+                    Code::BadClause,
+                    "this rounding only differs from `truncate` on prorated charges",
+                    span_of("rounding"),
+                )
+                .with_help("use `truncate`, or add `prorate daily`"),
+            );
+        }
     }
 
     fn non_empty(&mut self, s: &ast::StringLit, what: &str) -> Option<String> {

@@ -83,6 +83,8 @@ pub struct CustomerDecl {
     pub tenant_span: Span,
     pub currency: Option<Currency>,
     pub psa: Option<PsaDecl>,
+    /// The day of the month billing periods start on (1 = calendar months).
+    pub billing_day: u32,
     pub span: Span,
 }
 
@@ -116,6 +118,84 @@ impl Term {
             Term::Triennial => "triennial",
         }
     }
+}
+
+/// How a line rounds: its unit price (to the currency's minor unit) and, when prorated, each
+/// prorated charge. `truncate_product` and `truncate_unit` are Microsoft's two formulas (R1:
+/// truncate `unit / cycle × days × qty`; R2: truncate `unit / cycle × days`, then × qty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LineRounding {
+    #[default]
+    HalfUp,
+    HalfEven,
+    Truncate,
+    TruncateProduct,
+    TruncateUnit,
+}
+
+impl LineRounding {
+    pub const ALL: [LineRounding; 5] = [
+        LineRounding::HalfUp,
+        LineRounding::HalfEven,
+        LineRounding::Truncate,
+        LineRounding::TruncateProduct,
+        LineRounding::TruncateUnit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LineRounding::HalfUp => "half_up",
+            LineRounding::HalfEven => "half_even",
+            LineRounding::Truncate => "truncate",
+            LineRounding::TruncateProduct => "truncate_product",
+            LineRounding::TruncateUnit => "truncate_unit",
+        }
+    }
+
+    /// The rounding of a unit price or an amount to the minor unit.
+    pub fn money(self) -> Rounding {
+        match self {
+            LineRounding::HalfUp => Rounding::HalfUp,
+            LineRounding::HalfEven => Rounding::HalfEven,
+            _ => Rounding::Truncate,
+        }
+    }
+}
+
+/// `prorate daily | none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Prorate {
+    #[default]
+    None,
+    Daily,
+}
+
+/// Which count a line bills when it is not prorated: `measure start | end | max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Measure {
+    Start,
+    End,
+    Max,
+}
+
+impl Measure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Start => "start",
+            Measure::End => "end",
+            Measure::Max => "max",
+        }
+    }
+}
+
+/// How a prorated advance line bills last period's changes: one line per change for the
+/// difference (`delta`, the PSA convention), or Microsoft's refund of the old quantity and
+/// charge of the new (`replace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Trueup {
+    #[default]
+    Delta,
+    Replace,
 }
 
 /// The user attribute a split groups by.
@@ -161,7 +241,10 @@ pub struct LineDecl {
     pub agreement: Option<String>,
     pub billing: Option<Billing>,
     pub term: Option<Term>,
-    pub rounding: Option<Rounding>,
+    pub rounding: Option<LineRounding>,
+    pub prorate: Option<Prorate>,
+    pub measure: Option<Measure>,
+    pub trueup: Option<Trueup>,
 }
 
 /// Checks one parsed file. `imports` must hold one entry per `use` in the file, in order.

@@ -1,7 +1,7 @@
 //! `tally explain`: how one line's numbers came about, step by step.
 
 use crate::load::{load, read};
-use crate::plan::{period, report_eval_errors};
+use crate::plan::{customer_period, period, report_eval_errors};
 use crate::{Failure, render};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -50,6 +50,7 @@ pub(crate) fn explain(
     let snapshot = tally_snapshot::from_json(&read(snapshot_path)?)
         .map_err(|e| Failure::Usage(format!("{}: {e}", snapshot_path.display())))?;
     let period = period(&snapshot, requested, snapshot_path)?;
+    let period = customer_period(&period, program.customer.billing_day)?;
     let evaluation = match tally_eval::evaluate(program, &snapshot, &period) {
         Ok(e) => e,
         Err(errors) => {
@@ -96,7 +97,7 @@ pub(crate) fn explain(
         }
     }
     if let Some(price) = result.unit_price {
-        let rounded = price.round(rule.rounding);
+        let rounded = price.round(rule.rounding.money());
         let _ = writeln!(
             out,
             "  unit price {price} rounded {} to {rounded}",
@@ -113,7 +114,7 @@ pub(crate) fn explain(
             out,
             "  amount {amount} rounded {} to {}",
             rule.rounding.name(),
-            amount.round(rule.rounding)
+            amount.round(rule.rounding.money())
         );
     }
     if let Some(split) = &result.split {
@@ -125,6 +126,12 @@ pub(crate) fn explain(
             .join(", ");
         let _ = writeln!(out, "  split by {} over users ({groups})", split.key);
     }
+    if let Some(history) = &result.history {
+        let _ = writeln!(out, "  counts by day, {} to {}", history.from, history.to);
+        for (from, to, billed) in history.segments() {
+            let _ = writeln!(out, "    {from} to {to}: {billed}");
+        }
+    }
     let _ = writeln!(out, "  invoice lines");
     for line in customer.lines.iter().filter(|l| l.line == rule.name) {
         let price = line.unit_price.as_deref().unwrap_or("(catalogue)");
@@ -132,7 +139,17 @@ pub(crate) fn explain(
             .amount
             .as_deref()
             .map_or(String::new(), |a| format!(" = {a} {}", line.currency));
-        let _ = writeln!(out, "    {}  {} × {price}{amount}", line.id, line.quantity);
+        let days = line.proration.as_ref().map_or(String::new(), |p| {
+            format!(
+                " × {}/{} days ({} to {}, rounding {})",
+                p.days, p.cycle_days, p.from, p.to, p.rounding
+            )
+        });
+        let _ = writeln!(
+            out,
+            "    {}  {} × {price}{days}{amount}",
+            line.id, line.quantity
+        );
     }
     print!("{out}");
     Ok(())

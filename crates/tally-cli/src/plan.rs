@@ -102,14 +102,20 @@ pub(crate) fn period(
     snapshot_path: &Path,
 ) -> Result<Period, Failure> {
     match (requested.map(month).transpose()?, snapshot.period) {
-        (Some(asked), Some(has)) if asked != has => Err(Failure::Usage(format!(
-            "the snapshot `{}` is for {} to {}, not {}-{:02}",
-            snapshot_path.display(),
-            has.start,
-            has.end,
-            asked.start.year(),
-            asked.start.month()
-        ))),
+        (Some(asked), Some(has))
+            if (asked.start.year(), asked.start.month())
+                != (has.start.year(), has.start.month()) =>
+        {
+            Err(Failure::Usage(format!(
+                "the snapshot `{}` is for {} to {}, not {}-{:02}",
+                snapshot_path.display(),
+                has.start,
+                has.end,
+                asked.start.year(),
+                asked.start.month()
+            )))
+        }
+        (Some(asked), Some(has)) if asked.start.day() == 1 => Ok(has),
         (Some(asked), _) => Ok(asked),
         (None, Some(has)) => Ok(has),
         (None, None) => Err(Failure::Usage(format!(
@@ -117,6 +123,28 @@ pub(crate) fn period(
             snapshot_path.display()
         ))),
     }
+}
+
+/// A customer's billing period in the month `period` starts in: from its billing day to the day
+/// before that day a month later (billing day 1: the calendar month). A snapshot whose period
+/// already starts on the billing day is taken as it is.
+pub(crate) fn customer_period(period: &Period, billing_day: u32) -> Result<Period, Failure> {
+    if period.start.day() == billing_day {
+        return Ok(*period);
+    }
+    let bad = || {
+        Failure::Usage(format!(
+            "no billing period starting on day {billing_day} of {}",
+            period.start
+        ))
+    };
+    let start = NaiveDate::from_ymd_opt(period.start.year(), period.start.month(), billing_day)
+        .ok_or_else(bad)?;
+    let end = start
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .ok_or_else(bad)?;
+    Ok(Period { start, end })
 }
 
 pub(crate) fn sha256(bytes: &[u8]) -> String {
@@ -174,6 +202,7 @@ pub(crate) fn plan(
                 continue;
             }
         };
+        let period = customer_period(&period, program.customer.billing_day)?;
         match tally_eval::evaluate(program, &snapshot, &period) {
             Ok(evaluation) => {
                 let customer =

@@ -1,11 +1,12 @@
 use crate::trace::{Filter, Step};
 use crate::value::{Value, show_decimal};
-use crate::{EvalError, Evaluation, LineResult, Role, SplitWeights};
+use crate::{DayCount, EvalError, Evaluation, History, LineResult, Role, SplitWeights};
+use chrono::{Months, NaiveDate};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tally_check::fields::{Field, Source};
-use tally_check::{Builtin, LetId, ModuleKey, TExpr, TExprKind};
+use tally_check::{Billing, Builtin, LetId, Measure, ModuleKey, Prorate, TExpr, TExprKind};
 use tally_ir::{Line, Program};
 use tally_money::{Currency, Money, Rounding};
 use tally_snapshot::{Period, Snapshot, SubscribedSku, Tenant, User};
@@ -48,26 +49,97 @@ pub fn evaluate(
             diagnostic: d,
         }]);
     };
-    let mut evaluator = Evaluator {
-        program,
-        tenant,
-        period,
-        currency: program.customer.currency,
-        lets: HashMap::new(),
-    };
+    let previous = previous_period(period);
+    let needs_history =
+        |line: &Line| line.prorate == Prorate::Daily || line.measure == Measure::Max;
+    let changes = tenant.change_dates();
+    let mut dates: BTreeSet<NaiveDate> = [period.start, period.end].into_iter().collect();
+    if program.lines.iter().any(needs_history) {
+        dates.insert(previous.start);
+        dates.extend(changes.range(previous.start..=period.end));
+    }
+    // One view of the tenant per day the rules need, and one evaluator (with its own cache of
+    // definitions) per view.
+    let views: BTreeMap<NaiveDate, Tenant> = dates.iter().map(|d| (*d, tenant.at(*d))).collect();
+    let mut evaluators: BTreeMap<NaiveDate, Evaluator<'_>> = views
+        .iter()
+        .map(|(date, view)| {
+            (
+                *date,
+                Evaluator {
+                    program,
+                    tenant: view,
+                    period,
+                    currency: program.customer.currency,
+                    lets: HashMap::new(),
+                },
+            )
+        })
+        .collect();
     let mut lines = Vec::new();
     let mut errors = Vec::new();
     for line in &program.lines {
-        match evaluator.line(line) {
-            Ok(result) => lines.push(result),
-            Err(e) => errors.push(*e),
+        let prorated = line.prorate == Prorate::Daily;
+        let main = match (prorated, line.billing, line.measure) {
+            (true, Billing::Advance, _) => period.start,
+            (true, Billing::Arrears, _) => period.end,
+            (false, _, Measure::Start) => period.start,
+            (false, _, Measure::End | Measure::Max) => period.end,
+        };
+        let Some(evaluator) = evaluators.get_mut(&main) else {
+            continue;
+        };
+        let mut result = match evaluator.line(line) {
+            Ok(result) => result,
+            Err(e) => {
+                errors.push(*e);
+                continue;
+            }
+        };
+        result.measured_on = main;
+        if needs_history(line) {
+            let (from, to) = if prorated && line.billing == Billing::Advance {
+                (previous.start, previous.end)
+            } else {
+                (period.start, period.end)
+            };
+            let mut points = Vec::new();
+            let days = std::iter::once(from)
+                .chain(changes.range(from..=to).copied().filter(|d| *d > from));
+            for day in days {
+                let Some(evaluator) = evaluators.get_mut(&day) else {
+                    continue;
+                };
+                match evaluator.counts(line) {
+                    Ok((counted, billed)) => points.push(DayCount {
+                        from: day,
+                        counted,
+                        billed,
+                    }),
+                    Err(e) => errors.push(*e),
+                }
+            }
+            // Only the days on which the billed count changes matter.
+            points.dedup_by(|later, earlier| later.billed == earlier.billed);
+            result.history = Some(History { from, to, points });
         }
+        lines.push(result);
     }
     if errors.is_empty() {
-        Ok(Evaluation { lines })
+        Ok(Evaluation { lines, previous })
     } else {
         Err(errors)
     }
+}
+
+/// The period before `period`: one month earlier, ending the day before it starts.
+pub fn previous_period(period: &Period) -> Period {
+    let end = period.start.pred_opt().unwrap_or(period.start);
+    let start = period
+        .start
+        .checked_sub_months(Months::new(1))
+        .unwrap_or(end);
+    Period { start, end }
 }
 
 type Result<T> = std::result::Result<T, Box<EvalError>>;
@@ -105,6 +177,8 @@ impl<'p> Evaluator<'p> {
         };
         steps.push((role, self.root_step(&line.value, ctx, &value, value_steps)));
         let mut result = LineResult {
+            measured_on: self.period.start,
+            history: None,
             name: line.name.clone(),
             quantity: None,
             minimum: None,
@@ -175,6 +249,26 @@ impl<'p> Evaluator<'p> {
         }
         result.steps = steps;
         Ok(result)
+    }
+
+    /// The counted quantity of a `qty` line on this evaluator's day, and what is billed after
+    /// its minimum.
+    fn counts(&mut self, line: &Line) -> Result<(u64, u64)> {
+        let ctx = Ctx {
+            module: &line.module,
+            element: None,
+            trace: false,
+        };
+        let (value, _) = self.eval(&line.value, ctx)?;
+        let counted = self.whole(&value, &line.value, ctx, "quantity", &line.name)?;
+        let minimum = match &line.minimum {
+            Some(minimum) => {
+                let (value, _) = self.eval(minimum, ctx)?;
+                self.whole(&value, minimum, ctx, "minimum", &line.name)?
+            }
+            None => 0,
+        };
+        Ok((counted, counted.max(minimum)))
     }
 
     /// The step for a whole clause: the clause's own text, even when it is a bare literal.
@@ -377,7 +471,14 @@ impl<'p> Evaluator<'p> {
                                 .unwrap_or_default(),
                         })
                         .collect(),
+                    // Usage belongs to the day it happened: only the period's rows count.
                     Source::Usage => (0..self.tenant.azure_usage.len())
+                        .filter(|i| {
+                            self.tenant
+                                .azure_usage
+                                .get(*i)
+                                .is_some_and(|row| self.period.contains(row.date))
+                        })
                         .map(Value::Usage)
                         .collect(),
                 });

@@ -6,7 +6,7 @@ mod eval;
 mod trace;
 mod value;
 
-pub use eval::evaluate;
+pub use eval::{evaluate, previous_period};
 pub use trace::{Filter, Step};
 pub use value::{Value, show_decimal};
 
@@ -25,6 +25,40 @@ pub struct EvalError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
     pub lines: Vec<LineResult>,
+    /// The period before the one evaluated, whose changes advance lines true up.
+    pub previous: tally_snapshot::Period,
+}
+
+/// How a line's count moved over a range of days: each point holds from its day until the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub points: Vec<DayCount>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    pub from: chrono::NaiveDate,
+    pub counted: u64,
+    /// After the line's minimum.
+    pub billed: u64,
+}
+
+impl History {
+    /// (first day, last day, billed count) of each stretch with one count.
+    pub fn segments(&self) -> Vec<(chrono::NaiveDate, chrono::NaiveDate, u64)> {
+        let mut out = Vec::new();
+        for (i, point) in self.points.iter().enumerate() {
+            let end = self
+                .points
+                .get(i + 1)
+                .and_then(|next| next.from.pred_opt())
+                .unwrap_or(self.to);
+            out.push((point.from, end, point.billed));
+        }
+        out
+    }
 }
 
 /// One rule line, evaluated but not yet turned into invoice lines (no minimum applied, no
@@ -32,6 +66,10 @@ pub struct Evaluation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineResult {
     pub name: String,
+    /// The day whose data the quantity, price and minimum were read from.
+    pub measured_on: chrono::NaiveDate,
+    /// Day-by-day counts, for prorated lines and `measure max`.
+    pub history: Option<History>,
     /// The counted quantity of a `qty` line.
     pub quantity: Option<u64>,
     pub minimum: Option<u64>,

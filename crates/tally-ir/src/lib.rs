@@ -5,8 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tally_check::{Billing, Checked, LetId, ModuleKey, PsaDecl, SplitDecl, TExpr, Term};
-use tally_money::{Currency, Rounding};
+use tally_check::{
+    Billing, Checked, LetId, LineRounding, Measure, ModuleKey, Prorate, PsaDecl, SplitDecl, TExpr,
+    Term, Trueup,
+};
+use tally_money::Currency;
 use tally_syntax::ast::LineKind;
 use tally_syntax::{Code, Diagnostic, Span};
 
@@ -28,6 +31,8 @@ pub struct Customer {
     pub tenant_span: Span,
     pub currency: Currency,
     pub psa: Option<PsaDecl>,
+    /// Billing periods start on this day of the month (1 = calendar months).
+    pub billing_day: u32,
     /// The customer's rule file.
     pub module: ModuleKey,
 }
@@ -50,7 +55,12 @@ pub struct Line {
     pub agreement: Option<String>,
     pub billing: Billing,
     pub term: Option<Term>,
-    pub rounding: Rounding,
+    pub rounding: LineRounding,
+    pub prorate: Prorate,
+    /// Which count is billed when not prorated: the period's start for advance lines, its end
+    /// for arrears lines, unless the rule says.
+    pub measure: Measure,
+    pub trueup: Trueup,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +147,14 @@ pub fn link(
             }),
             term: l.term,
             rounding: l.rounding.unwrap_or_default(),
+            prorate: l.prorate.unwrap_or_default(),
+            measure: l.measure.unwrap_or(match l.billing {
+                Some(Billing::Arrears) => Measure::End,
+                Some(Billing::Advance) => Measure::Start,
+                None if l.kind == LineKind::Amount => Measure::End,
+                None => Measure::Start,
+            }),
+            trueup: l.trueup.unwrap_or_default(),
         })
         .collect();
     Ok(Program {
@@ -146,6 +164,7 @@ pub fn link(
             tenant_span: decl.tenant_span,
             currency,
             psa: decl.psa.clone(),
+            billing_day: decl.billing_day,
             module: customer_file.module.clone(),
         },
         lets,

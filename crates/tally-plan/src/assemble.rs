@@ -3,6 +3,8 @@
 //! allocation of split lines (largest remainder, so parts always sum to the whole).
 
 use crate::model::*;
+use crate::proration;
+use tally_check::{Billing, Measure, Prorate};
 use tally_eval::{Evaluation, LineResult, Role, Step};
 use tally_ir::{Line, Program};
 use tally_money::{Money, allocate_money, allocate_units};
@@ -50,15 +52,24 @@ pub fn assemble_customer(
             message,
         };
         let (line_no, column) = index.line_col(source, rule.span.start as usize);
-        let counted = result.quantity.unwrap_or(1);
+        let max_seen = result
+            .history
+            .as_ref()
+            .filter(|_| rule.measure == Measure::Max && rule.prorate == Prorate::None)
+            .and_then(|h| h.points.iter().max_by_key(|p| p.billed).copied());
+        let counted = max_seen.map_or(result.quantity.unwrap_or(1), |p| p.counted);
         let minimum = result
             .minimum
             .filter(|m| *m > counted && result.quantity.is_some())
             .map(|minimum| MinimumApplied { minimum, counted });
-        let quantity = minimum.as_ref().map_or(counted, |m| m.minimum);
-        let unit_price = result.unit_price.map(|p| p.round(rule.rounding));
+        let quantity = max_seen.map_or_else(
+            || minimum.as_ref().map_or(counted, |m| m.minimum),
+            |p| p.billed,
+        );
+        let signed_quantity = i64::try_from(quantity).map_err(|e| error(e.to_string()))?;
+        let unit_price = result.unit_price.map(|p| p.round(rule.rounding.money()));
         let amount = match (result.amount, unit_price) {
-            (Some(amount), _) => Some(amount.round(rule.rounding)),
+            (Some(amount), _) => Some(amount.round(rule.rounding.money())),
             (None, Some(price)) => Some(
                 price
                     .checked_mul(quantity.into())
@@ -66,17 +77,12 @@ pub fn assemble_customer(
             ),
             (None, None) => None,
         };
-        if let Some(amount) = amount {
-            total = total
-                .checked_add(amount)
-                .map_err(|e| error(e.to_string()))?;
-        }
         let base = PlanLine {
             id: format!("{customer_slug}/{}", rule.name),
             line: rule.name.clone(),
             product: rule.product.clone(),
             description: rule.description.clone(),
-            quantity,
+            quantity: signed_quantity,
             unit_price: unit_price
                 .or(if result.amount.is_some() {
                     amount
@@ -94,6 +100,7 @@ pub fn assemble_customer(
                 .clone()
                 .or_else(|| program.customer.psa.as_ref().map(|p| p.agreement.clone())),
             split: None,
+            proration: None,
             provenance: Provenance {
                 file: rules_path.to_string(),
                 line: line_no,
@@ -101,15 +108,51 @@ pub fn assemble_customer(
                 span: [rule.span.start, rule.span.end],
                 rounding: rule.rounding.name().to_string(),
                 minimum,
+                measured_on: result.measured_on,
+                daily: result
+                    .history
+                    .iter()
+                    .flat_map(|h| &h.points)
+                    .map(|p| DailyCount {
+                        from: p.from,
+                        counted: p.counted,
+                        billed: p.billed,
+                    })
+                    .collect(),
                 drivers: drivers(result),
             },
         };
-        match &result.split {
-            None => lines.push(base),
-            Some(split) => lines.extend(
-                split_line(rule, result, base, quantity, unit_price, amount, split)
-                    .map_err(error)?,
-            ),
+        let produced: Vec<(PlanLine, Option<Money>)> =
+            match (&result.split, &result.history, unit_price) {
+                (Some(split), _, _) => {
+                    split_line(rule, result, base, quantity, unit_price, amount, split)
+                        .map_err(error)?
+                }
+                (None, Some(history), Some(price)) if rule.prorate == Prorate::Daily => {
+                    if rule.billing == Billing::Advance {
+                        let mut all = vec![(base.clone(), amount)];
+                        let trueups =
+                            proration::trueups(rule, &base, price, history, &evaluation.previous)
+                                .map_err(error)?;
+                        all.extend(trueups.into_iter().map(|(l, a)| (l, Some(a))));
+                        all
+                    } else {
+                        proration::segments(rule, &base, price, history, period)
+                            .map_err(error)?
+                            .into_iter()
+                            .map(|(l, a)| (l, Some(a)))
+                            .collect()
+                    }
+                }
+                _ => vec![(base, amount)],
+            };
+        for (line, amount) in produced {
+            if let Some(amount) = amount {
+                total = total
+                    .checked_add(amount)
+                    .map_err(|e| error(e.to_string()))?;
+            }
+            lines.push(line);
         }
     }
     Ok(CustomerPlan {
@@ -122,6 +165,7 @@ pub fn assemble_customer(
             agreement: p.agreement.clone(),
         }),
         rules: rules_path.to_string(),
+        period: plan_period,
         lines,
         total: total.to_minor_unit_string(),
     })
@@ -138,7 +182,7 @@ fn split_line(
     unit_price: Option<Money>,
     amount: Option<Money>,
     split: &tally_eval::SplitWeights,
-) -> Result<Vec<PlanLine>, String> {
+) -> Result<Vec<(PlanLine, Option<Money>)>, String> {
     let mut weights: Vec<u64> = split.groups.iter().map(|(_, w)| *w).collect();
     if weights.iter().all(|w| *w == 0) {
         // No users at all (a minimum with nobody to count): everything goes to the last bucket.
@@ -154,7 +198,7 @@ fn split_line(
         .join(", ");
     let parts: Vec<(u64, Option<Money>)> = if result.amount.is_some() {
         let Some(amount) = amount else {
-            return Ok(vec![base]);
+            return Ok(vec![(base, None)]);
         };
         allocate_money(amount, &weights)
             .map_err(|e| e.to_string())?
@@ -189,7 +233,7 @@ fn split_line(
         }
         let mut line = base.clone();
         line.id = format!("{}/{}={}", base.id, split.key, group);
-        line.quantity = part_quantity;
+        line.quantity = i64::try_from(part_quantity).map_err(|e| e.to_string())?;
         line.description = format!("{}: {group}", rule.description);
         line.amount = part_amount.map(|a| a.to_minor_unit_string());
         if is_amount_line {
@@ -204,7 +248,7 @@ fn split_line(
             "split by {}: users {describe_groups}; allocated {allocation} (largest remainder)",
             split.key
         ));
-        out.push(line);
+        out.push((line, part_amount));
     }
     Ok(out)
 }

@@ -3,6 +3,7 @@
 
 mod assemble;
 mod model;
+mod proration;
 mod render;
 
 pub use assemble::{PlanError, assemble_customer, drivers};

@@ -42,6 +42,8 @@ pub struct CustomerPlan {
     pub psa: Option<PsaTarget>,
     /// The rule file.
     pub rules: String,
+    /// The customer's billing period (its `billing_day` may differ from the calendar month).
+    pub period: PlanPeriod,
     pub lines: Vec<PlanLine>,
     /// The sum of the priced lines' amounts.
     pub total: String,
@@ -62,7 +64,7 @@ pub struct PlanLine {
     pub line: String,
     pub product: String,
     pub description: String,
-    pub quantity: u64,
+    pub quantity: i64,
     /// `None` for a quantity-only line, priced by the PSA's catalogue.
     pub unit_price: Option<String>,
     pub amount: Option<String>,
@@ -76,7 +78,23 @@ pub struct PlanLine {
     pub agreement: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub split: Option<SplitPart>,
+    /// For a prorated charge: which days of which cycle, and how it was rounded. `amount` is then
+    /// the prorated amount, not `quantity × unit_price`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proration: Option<Proration>,
     pub provenance: Provenance,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proration {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub days: i64,
+    pub cycle_days: i64,
+    /// `truncate_product`, `truncate_unit`, `half_up` or `half_even`.
+    pub rounding: String,
+    /// The unit price for these days, as Microsoft's `EffectiveUnitPrice`.
+    pub effective_unit_price: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,8 +116,20 @@ pub struct Provenance {
     pub rounding: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<MinimumApplied>,
+    /// The day whose data the quantity was read from.
+    pub measured_on: NaiveDate,
+    /// How the count moved, for prorated lines and `measure max`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub daily: Vec<DailyCount>,
     /// The values the rule used, outermost first: "`count(staff)` = 27", with who was counted.
     pub drivers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyCount {
+    pub from: NaiveDate,
+    pub counted: u64,
+    pub billed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -91,14 +91,19 @@ pub(crate) mod opt_date {
     use chrono::NaiveDate;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(crate) fn serialize<S: Serializer>(date: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        date: &Option<NaiveDate>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match date {
             Some(d) => super::date::serialize(d, s),
             None => s.serialize_none(),
         }
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<NaiveDate>, D::Error> {
         #[derive(Deserialize)]
         struct Wrapped(#[serde(with = "super::date")] NaiveDate);
         Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(date)| date))

@@ -49,7 +49,8 @@ impl User {
     /// The user as they were on `date` (changes dated that day included).
     pub fn on(&self, date: NaiveDate) -> User {
         let mut user = self.clone();
-        let mut changes: Vec<&UserChange> = self.changes.iter().filter(|c| c.date <= date).collect();
+        let mut changes: Vec<&UserChange> =
+            self.changes.iter().filter(|c| c.date <= date).collect();
         changes.sort_by_key(|c| c.date);
         for change in changes {
             if let Some(enabled) = change.enabled {
@@ -77,7 +78,8 @@ impl SubscribedSku {
     /// The subscription's seats on `date`.
     pub fn on(&self, date: NaiveDate) -> SubscribedSku {
         let mut sku = self.clone();
-        let mut changes: Vec<&SeatChange> = self.changes.iter().filter(|c| c.date <= date).collect();
+        let mut changes: Vec<&SeatChange> =
+            self.changes.iter().filter(|c| c.date <= date).collect();
         changes.sort_by_key(|c| c.date);
         for change in changes {
             if let Some(p) = change.purchased {
@@ -129,7 +131,11 @@ impl Tenant {
             counters: self
                 .counters
                 .iter()
-                .filter(|c| counters.get(c.name.as_str()).is_some_and(|chosen| std::ptr::eq(*chosen, *c)))
+                .filter(|c| {
+                    counters
+                        .get(c.name.as_str())
+                        .is_some_and(|chosen| std::ptr::eq(*chosen, *c))
+                })
                 .cloned()
                 .collect(),
             azure_usage: self.azure_usage.clone(),

@@ -145,10 +145,18 @@ pub struct User {
     #[serde(default)]
     pub assigned_skus: Vec<String>,
     /// The day the account appeared, if during the snapshot's history (version 2).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "formats::opt_date")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "formats::opt_date"
+    )]
     pub created: Option<NaiveDate>,
     /// The day the account was gone from (version 2).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "formats::opt_date")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "formats::opt_date"
+    )]
     pub deleted: Option<NaiveDate>,
     /// Dated changes; the fields above hold before the first one (version 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -197,7 +205,11 @@ pub struct SubscribedSku {
     pub billing_plan: BillingPlan,
     /// When the subscription's term started: its anniversary fixes the NCE billing cycles
     /// (version 2).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "formats::opt_date")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "formats::opt_date"
+    )]
     pub term_start: Option<NaiveDate>,
     /// Dated seat changes; `purchased` and `assigned` above hold before the first (version 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -42,17 +42,33 @@ fn a_tenant_on_a_day_has_the_changes_dated_up_to_it() {
 
     let early = tenant.at(day(1));
     let upns: Vec<&str> = early.users.iter().map(|u| u.upn.as_str()).collect();
-    assert_eq!(upns, ["ann@acme.com", "cat@acme.com"], "Bob does not exist yet");
+    assert_eq!(
+        upns,
+        ["ann@acme.com", "cat@acme.com"],
+        "Bob does not exist yet"
+    );
     assert!(early.users[0].assigned_skus.is_empty());
     assert_eq!(early.subscribed_skus[0].purchased, 10);
     assert_eq!(early.counter("backup.protected_users").unwrap().value, 8);
 
     let cleared = tenant.at(day(7));
-    assert_eq!(cleared.users[1].attribute("department"), None, "an empty value clears it");
+    assert_eq!(
+        cleared.users[1].attribute("department"),
+        None,
+        "an empty value clears it"
+    );
 
     let mid = tenant.at(day(14));
-    assert_eq!(mid.users.len(), 1, "Cat was deleted on the 10th, Bob arrives on the 15th");
-    assert_eq!(mid.users[0].assigned_skus.len(), 1, "licence assigned on the 14th counts that day");
+    assert_eq!(
+        mid.users.len(),
+        1,
+        "Cat was deleted on the 10th, Bob arrives on the 15th"
+    );
+    assert_eq!(
+        mid.users[0].assigned_skus.len(),
+        1,
+        "licence assigned on the 14th counts that day"
+    );
 
     let late = tenant.at(day(31));
     assert_eq!(late.users.len(), 2);
@@ -60,7 +76,10 @@ fn a_tenant_on_a_day_has_the_changes_dated_up_to_it() {
     assert_eq!(late.subscribed_skus[0].purchased, 12);
     assert_eq!(late.subscribed_skus[0].assigned, 11);
     assert_eq!(late.counter("backup.protected_users").unwrap().value, 11);
-    assert!(late.users.iter().all(|u| u.changes.is_empty()), "a day's view has no history");
+    assert!(
+        late.users.iter().all(|u| u.changes.is_empty()),
+        "a day's view has no history"
+    );
 }
 
 #[test]

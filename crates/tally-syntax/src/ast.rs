@@ -56,8 +56,19 @@ pub struct Customer {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CustomerField {
-    Tenant { value: StringLit, span: Span },
-    Currency { code: Ident, span: Span },
+    Tenant {
+        value: StringLit,
+        span: Span,
+    },
+    Currency {
+        code: Ident,
+        span: Span,
+    },
+    /// `billing_day 15`: periods run from the 15th to the 14th.
+    BillingDay {
+        day: i64,
+        span: Span,
+    },
     Psa(Psa),
 }
 
@@ -136,6 +147,12 @@ pub enum ClauseKind {
     Billing(Ident),
     Term(Ident),
     Rounding(Ident),
+    /// `prorate daily | none`
+    Prorate(Ident),
+    /// `measure start | end | max`
+    Measure(Ident),
+    /// `trueup delta | replace`
+    Trueup(Ident),
 }
 
 impl ClauseKind {
@@ -150,6 +167,9 @@ impl ClauseKind {
             ClauseKind::Billing(_) => "billing",
             ClauseKind::Term(_) => "term",
             ClauseKind::Rounding(_) => "rounding",
+            ClauseKind::Prorate(_) => "prorate",
+            ClauseKind::Measure(_) => "measure",
+            ClauseKind::Trueup(_) => "trueup",
         }
     }
 }

@@ -83,6 +83,10 @@ impl Lowering {
                     code: self.ident(&v),
                     span: field_span,
                 }),
+                (Rule::billing_day_field, Some(v)) => fields.push(CustomerField::BillingDay {
+                    day: v.as_str().parse().unwrap_or(0),
+                    span: field_span,
+                }),
                 (Rule::psa_field, Some(_)) => {
                     let mut parts = Self::children(field);
                     let kind = self.ident(&parts.next()?);
@@ -181,6 +185,9 @@ impl Lowering {
             Rule::billing_clause => ClauseKind::Billing(self.ident(&first)),
             Rule::term_clause => ClauseKind::Term(self.ident(&first)),
             Rule::rounding_clause => ClauseKind::Rounding(self.ident(&first)),
+            Rule::prorate_clause => ClauseKind::Prorate(self.ident(&first)),
+            Rule::measure_clause => ClauseKind::Measure(self.ident(&first)),
+            Rule::trueup_clause => ClauseKind::Trueup(self.ident(&first)),
             _ => return None,
         };
         Some(Clause {
@@ -476,6 +483,10 @@ fn is_token(rule: Rule) -> bool {
             | Rule::kw_billing
             | Rule::kw_term
             | Rule::kw_rounding
+            | Rule::kw_prorate
+            | Rule::kw_measure
+            | Rule::kw_trueup
+            | Rule::kw_billing_day
             | Rule::kw_where
             | Rule::kw_tenant
             | Rule::kw_currency

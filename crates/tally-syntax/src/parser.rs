@@ -58,7 +58,7 @@ pub fn parse(source: &str) -> Parsed {
 /// ("expected an expression" after `price`).
 fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
     let (word, _) = split_word(rest);
-    const CLAUSES: [&str; 9] = [
+    const CLAUSES: [&str; 12] = [
         "price",
         "split",
         "minimum",
@@ -68,6 +68,9 @@ fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
         "billing",
         "term",
         "rounding",
+        "prorate",
+        "measure",
+        "trueup",
     ];
     if !CLAUSES.contains(&word) {
         return None;
@@ -204,7 +207,7 @@ fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -
 
 /// The word just before the error, when it looks like a misspelt clause keyword (`pricee`).
 fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'static str> {
-    const KEYWORDS: [&str; 13] = [
+    const KEYWORDS: [&str; 16] = [
         "price",
         "split",
         "minimum",
@@ -214,6 +217,9 @@ fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'stat
         "billing",
         "term",
         "rounding",
+        "prorate",
+        "measure",
+        "trueup",
         "customer",
         "tenant",
         "currency",
@@ -358,7 +364,7 @@ fn rule_word(rule: Rule) -> Option<&'static str> {
         Rule::kw_tenant | Rule::tenant_field => "`tenant`",
         Rule::kw_currency | Rule::currency_field => "`currency`",
         Rule::kw_psa | Rule::psa_field => "`psa`",
-        Rule::customer_field => "a customer setting (`tenant`, `currency`, `psa`)",
+        Rule::customer_field => "a customer setting (`tenant`, `currency`, `psa`, `billing_day`)",
         Rule::psa_setting => "a PSA setting like `company \"ACME\"`",
         Rule::line_clause => "a clause (`price`, `split by`, `minimum`, ...)",
         Rule::lbrace => "`{`",

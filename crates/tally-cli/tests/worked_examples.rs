@@ -1,0 +1,305 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
+//! Microsoft's documented NCE billing examples, reproduced to the cent by Tally rules run on a
+//! snapshot through the real binary. The documented figures come from the oracle table in
+//! `crates/tally-billing/tests/oracles/` (Microsoft Learn, CC BY 4.0); the rounding each needs
+//! is named in the rule (`truncate_product` = Microsoft's R1, `truncate_unit` = R2).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+fn workspace() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// example id → (documented total, roundings that reproduce it per the table).
+fn oracles() -> BTreeMap<String, (String, Vec<&'static str>)> {
+    let path =
+        workspace().join("crates/tally-billing/tests/oracles/nce_license_proration_oracles.csv");
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (id, total, matches) = (
+        column("example_id"),
+        column("doc_total"),
+        column("doc_matches"),
+    );
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let roundings = match &r[matches] {
+                "R1" => vec!["truncate_product"],
+                "R2" => vec!["truncate_unit"],
+                "R1+R2" => vec!["truncate_product", "truncate_unit"],
+                other => panic!("unknown rounding {other}"),
+            };
+            (r[id].to_string(), (r[total].to_string(), roundings))
+        })
+        .collect()
+}
+
+/// One subscription in a scenario: a SKU at a unit price, its seats, and an optional change.
+struct Sku {
+    part: &'static str,
+    guid: &'static str,
+    unit: &'static str,
+    seats: u32,
+    change: Option<(&'static str, u32)>,
+}
+
+struct Scenario {
+    /// Billing day of the customer (the subscription's anniversary day).
+    billing_day: u32,
+    /// The period planned: the cycle after the one with the change.
+    period: (&'static str, &'static str),
+    trueup: &'static str,
+    skus: Vec<Sku>,
+}
+
+const STANDARD: (&str, &str) = (
+    "O365_BUSINESS_PREMIUM",
+    "f245ecc8-75af-4f8e-b61f-27d8114de5f3",
+);
+const E1: (&str, &str) = ("STANDARDPACK", "18181a46-0d4e-45cd-891e-60aabd171b4e");
+const GUIDES: (&str, &str) = ("GUIDES_USER", "0a389a77-9850-4dc4-b600-bc66fdfefc60");
+
+fn sku(
+    which: (&'static str, &'static str),
+    unit: &'static str,
+    seats: u32,
+    change: Option<(&'static str, u32)>,
+) -> Sku {
+    Sku {
+        part: which.0,
+        guid: which.1,
+        unit,
+        seats,
+        change,
+    }
+}
+
+/// Plans the scenario with the given rounding; returns line id → amount.
+fn plan(scenario: &Scenario, rounding: &str) -> BTreeMap<String, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rules = format!(
+        "customer \"Contoso\" {{\n  tenant \"contoso.onmicrosoft.com\"\n  currency USD\n  billing_day {}\n}}\n",
+        scenario.billing_day
+    );
+    let mut skus = Vec::new();
+    for (i, s) in scenario.skus.iter().enumerate() {
+        rules.push_str(&format!(
+            "let s{i} = m365.sku(\"{}\")\nl{i} qty = s{i}.purchased price s{i}.cost prorate daily trueup {} rounding {rounding}\n",
+            s.part, scenario.trueup
+        ));
+        let changes = s.change.map_or(String::new(), |(date, seats)| {
+            format!(r#", "changes": [ {{ "date": "{date}", "purchased": {seats} }} ]"#)
+        });
+        skus.push(format!(
+            r#"{{ "sku_id": "{}", "part_number": "{}", "purchased": {}, "assigned": 0, "unit_cost": {{ "amount": "{}", "currency": "USD" }}, "term": "monthly", "billing_plan": "monthly"{changes} }}"#,
+            s.guid, s.part, s.seats, s.unit
+        ));
+    }
+    let snapshot = format!(
+        r#"{{ "version": 2, "period": {{ "start": "{}", "end": "{}" }}, "tenants": [ {{ "tenant": "contoso.onmicrosoft.com", "subscribed_skus": [ {} ] }} ] }}"#,
+        scenario.period.0,
+        scenario.period.1,
+        skus.join(", ")
+    );
+    std::fs::write(dir.path().join("rules.tally"), rules).unwrap();
+    std::fs::write(dir.path().join("snapshot.json"), snapshot).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args([
+            "plan",
+            "rules.tally",
+            "--snapshot",
+            "snapshot.json",
+            "--format",
+            "json",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "tally plan failed:\n{stderr}");
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    plan["customers"][0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["id"].as_str().unwrap().to_string(),
+                l["amount"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// (example id, scenario, the plan line that must carry the documented total).
+fn cases() -> Vec<(&'static str, Scenario, &'static str)> {
+    let monthly = |seats: u32, change| Scenario {
+        billing_day: 18,
+        period: ("2021-07-18", "2021-08-17"),
+        trueup: "replace",
+        skus: vec![sku(STANDARD, "10.08", seats, change)],
+    };
+    let upgrade = |converted: u32, trueup| Scenario {
+        billing_day: 18,
+        period: ("2021-07-18", "2021-08-17"),
+        trueup,
+        skus: vec![
+            sku(
+                STANDARD,
+                "10.08",
+                300,
+                Some(("2021-06-25", 300 - converted)),
+            ),
+            sku(E1, "6.43", 0, Some(("2021-06-25", converted))),
+        ],
+    };
+    vec![
+        // A full cycle bills the whole price: new, renew, cycle charge, annual prepaid.
+        ("N01", monthly(10, None), "contoso/l0"),
+        ("N02", monthly(10, None), "contoso/l0"),
+        ("N03", monthly(10, None), "contoso/l0"),
+        (
+            "N04",
+            Scenario {
+                billing_day: 18,
+                period: ("2021-06-18", "2021-07-17"),
+                trueup: "replace",
+                skus: vec![sku(STANDARD, "120.96", 10, None)],
+            },
+            "contoso/l0",
+        ),
+        // 2 seats added on 20 June (10 → 12): Microsoft refunds 10 and charges 12 for 28 of 30 days.
+        (
+            "N05",
+            monthly(10, Some(("2021-06-20", 12))),
+            "contoso/l0/trueup/2021-06-20/refund",
+        ),
+        (
+            "N06",
+            monthly(10, Some(("2021-06-20", 12))),
+            "contoso/l0/trueup/2021-06-20/charge",
+        ),
+        // 4 seats removed on 20 June (12 → 8).
+        (
+            "N07",
+            monthly(12, Some(("2021-06-20", 8))),
+            "contoso/l0/trueup/2021-06-20/refund",
+        ),
+        (
+            "N08",
+            monthly(12, Some(("2021-06-20", 8))),
+            "contoso/l0/trueup/2021-06-20/charge",
+        ),
+        (
+            "N20",
+            Scenario {
+                billing_day: 15,
+                period: ("2021-07-15", "2021-08-14"),
+                trueup: "replace",
+                skus: vec![sku(STANDARD, "10.08", 10, None)],
+            },
+            "contoso/l0",
+        ),
+        // Cancelled on 17 July, two days into the cycle of 15 July: 29 of 31 days refunded.
+        (
+            "N21",
+            Scenario {
+                billing_day: 15,
+                period: ("2021-08-15", "2021-09-14"),
+                trueup: "replace",
+                skus: vec![sku(STANDARD, "10.08", 10, Some(("2021-07-17", 0)))],
+            },
+            "contoso/l0/trueup/2021-07-17/refund",
+        ),
+        (
+            "N22",
+            Scenario {
+                billing_day: 18,
+                period: ("2021-06-18", "2021-07-17"),
+                trueup: "replace",
+                skus: vec![sku(STANDARD, "10.08", 300, None)],
+            },
+            "contoso/l0",
+        ),
+        // Full upgrade of 300 seats to Office 365 E1 on 25 June: 23 of 30 days.
+        (
+            "N23",
+            upgrade(300, "replace"),
+            "contoso/l0/trueup/2021-06-25/refund",
+        ),
+        (
+            "N24",
+            upgrade(300, "replace"),
+            "contoso/l1/trueup/2021-06-25/charge",
+        ),
+        // Partial upgrade of 100 of 300: only the difference moves (`trueup delta`).
+        ("N25", upgrade(100, "delta"), "contoso/l0/trueup/2021-06-25"),
+        ("N26", upgrade(100, "delta"), "contoso/l1/trueup/2021-06-25"),
+        // Trial at 0, converted to paid at 52.61 for a full cycle.
+        (
+            "N27",
+            Scenario {
+                billing_day: 25,
+                period: ("2021-06-25", "2021-07-24"),
+                trueup: "replace",
+                skus: vec![sku(GUIDES, "0", 25, None)],
+            },
+            "contoso/l0",
+        ),
+        // The trial is refunded from its first day: in Tally the change is in force when the
+        // period starts, so nothing is billed for the trial (a zero-price line either way).
+        (
+            "N28",
+            Scenario {
+                billing_day: 25,
+                period: ("2021-06-25", "2021-07-24"),
+                trueup: "replace",
+                skus: vec![sku(GUIDES, "0", 25, Some(("2021-06-25", 0)))],
+            },
+            "contoso/l0",
+        ),
+        (
+            "N29",
+            Scenario {
+                billing_day: 25,
+                period: ("2021-06-25", "2021-07-24"),
+                trueup: "replace",
+                skus: vec![sku(GUIDES, "52.61", 25, None)],
+            },
+            "contoso/l0",
+        ),
+    ]
+}
+
+#[test]
+fn every_consistent_nce_license_example_is_reproduced_to_the_cent() {
+    let oracles = oracles();
+    let cases = cases();
+    assert_eq!(
+        cases.iter().map(|c| c.0).collect::<Vec<_>>(),
+        oracles.keys().map(String::as_str).collect::<Vec<_>>(),
+        "every row of the oracle table has a scenario"
+    );
+    let mut failures = Vec::new();
+    for (id, scenario, line) in &cases {
+        let (documented, roundings) = &oracles[*id];
+        for rounding in roundings {
+            let amounts = plan(scenario, rounding);
+            let expected = format!(
+                "{:.2}",
+                documented.parse::<rust_decimal::Decimal>().unwrap()
+            );
+            match amounts.get(*line) {
+                Some(amount) if *amount == expected => {}
+                other => failures.push(format!("{id} with {rounding}: {line} = {other:?}, documented {expected}; plan: {amounts:?}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

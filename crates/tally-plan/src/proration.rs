@@ -1,0 +1,157 @@
+//! Prorated lines. An advance line bills the period at its count on the first day, and trues up
+//! the previous period's changes by day on separate lines; an arrears line bills each stretch of
+//! the period at the count it had. Days are counted with both ends included, over the cycle's
+//! days (Microsoft's rule: the days of the calendar month the cycle starts in), and each charge
+//! is rounded with the line's named strategy.
+
+use crate::model::{PlanLine, Proration};
+use tally_billing::{CycleLength, ProrationRounding, cycle_days, inclusive_days, prorate};
+use tally_check::{LineRounding, Trueup};
+use tally_eval::History;
+use tally_ir::Line;
+use tally_money::Money;
+use tally_snapshot::Period;
+
+pub(crate) fn strategy(rounding: LineRounding) -> ProrationRounding {
+    match rounding {
+        LineRounding::HalfUp => ProrationRounding::HalfUp,
+        LineRounding::HalfEven => ProrationRounding::HalfEven,
+        LineRounding::Truncate | LineRounding::TruncateProduct => {
+            ProrationRounding::TruncateProduct
+        }
+        LineRounding::TruncateUnit => ProrationRounding::TruncateUnit,
+    }
+}
+
+/// One prorated charge: `quantity` units for the days `from..=to` of a cycle of `cycle` days.
+struct Charge<'a> {
+    quantity: i64,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    cycle: i64,
+    /// Appended to the base line's id.
+    suffix: String,
+    /// "refund " or "charge " for Microsoft-style true-ups, "" otherwise.
+    what: &'a str,
+}
+
+/// One prorated charge as an invoice line derived from `base`.
+fn charge(
+    rule: &Line,
+    base: &PlanLine,
+    unit_price: Money,
+    charge: Charge<'_>,
+) -> Result<(PlanLine, Money), String> {
+    let Charge {
+        quantity,
+        from,
+        to,
+        cycle,
+        suffix,
+        what,
+    } = charge;
+    let days = inclusive_days(from, to);
+    let strategy = strategy(rule.rounding);
+    let prorated =
+        prorate(unit_price, quantity, days, cycle, strategy).map_err(|e| e.to_string())?;
+    let mut line = base.clone();
+    line.id = format!("{}/{suffix}", base.id);
+    line.quantity = quantity;
+    line.amount = Some(prorated.amount.to_minor_unit_string());
+    let stretch = format!("{from} to {to}, prorated {days}/{cycle} days");
+    line.description = match what {
+        "" if suffix_is_trueup(&line.id) => {
+            format!("{}: {quantity:+} × {stretch}", rule.description)
+        }
+        "" => format!("{}: {stretch}", rule.description),
+        word => format!("{}: {word}{} × {stretch}", rule.description, quantity.abs()),
+    };
+    line.period = crate::model::PlanPeriod {
+        start: from,
+        end: to,
+    };
+    line.proration = Some(Proration {
+        from,
+        to,
+        days,
+        cycle_days: cycle,
+        rounding: strategy.name().to_string(),
+        effective_unit_price: prorated.effective_unit_price.normalize().to_string(),
+    });
+    Ok((line, prorated.amount))
+}
+
+fn suffix_is_trueup(id: &str) -> bool {
+    id.contains("/trueup/")
+}
+
+/// True-up lines for the changes of the previous period. The previous plan billed the count on
+/// its first day; each later change is billed from its day to the period's end, as the
+/// difference (`trueup delta`) or as a refund of the old count and a charge of the new one
+/// (`trueup replace`, Microsoft's way).
+pub(crate) fn trueups(
+    rule: &Line,
+    base: &PlanLine,
+    unit_price: Money,
+    history: &History,
+    previous: &Period,
+) -> Result<Vec<(PlanLine, Money)>, String> {
+    let cycle = cycle_days(previous.start, CycleLength::Month);
+    let mut out = Vec::new();
+    for pair in history.points.windows(2) {
+        let [before, after] = pair else { continue };
+        let old = i64::try_from(before.billed).map_err(|e| e.to_string())?;
+        let new = i64::try_from(after.billed).map_err(|e| e.to_string())?;
+        let day = after.from;
+        let at = |quantity: i64, suffix: String, what: &'static str| Charge {
+            quantity,
+            from: day,
+            to: previous.end,
+            cycle,
+            suffix,
+            what,
+        };
+        let charges = match rule.trueup {
+            Trueup::Delta => vec![at(new - old, format!("trueup/{day}"), "")],
+            Trueup::Replace => [
+                (old != 0).then(|| at(-old, format!("trueup/{day}/refund"), "refund ")),
+                (new != 0).then(|| at(new, format!("trueup/{day}/charge"), "charge ")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        };
+        for c in charges {
+            out.push(charge(rule, base, unit_price, c)?);
+        }
+    }
+    Ok(out)
+}
+
+/// An arrears line billed stretch by stretch at the count each stretch had.
+pub(crate) fn segments(
+    rule: &Line,
+    base: &PlanLine,
+    unit_price: Money,
+    history: &History,
+    period: &Period,
+) -> Result<Vec<(PlanLine, Money)>, String> {
+    let cycle = cycle_days(period.start, CycleLength::Month);
+    let mut out = Vec::new();
+    for (from, to, billed) in history.segments() {
+        let quantity = i64::try_from(billed).map_err(|e| e.to_string())?;
+        if quantity == 0 {
+            continue;
+        }
+        let c = Charge {
+            quantity,
+            from,
+            to,
+            cycle,
+            suffix: from.to_string(),
+            what: "",
+        };
+        out.push(charge(rule, base, unit_price, c)?);
+    }
+    Ok(out)
+}
