@@ -408,6 +408,7 @@ impl<'a> Checker<'a> {
             value,
             price: None,
             minimum: None,
+            included: None,
             split: None,
             product: None,
             description: None,
@@ -460,8 +461,31 @@ impl<'a> Checker<'a> {
                     let minimum = self.expr(e, Scope::default());
                     decl.minimum = Some(self.quantity(minimum));
                 }
+                ClauseKind::Included(e) => {
+                    self.quantity_only(line, clause, "included");
+                    let included = self.expr(e, Scope::default());
+                    decl.included = Some(self.quantity(included));
+                }
                 ClauseKind::Split { key, otherwise } => {
                     decl.split = self.split(key, otherwise.as_ref(), &decl.value);
+                    if decl.split.is_some() && otherwise.is_none() {
+                        // The data decides whether every user has a department; the rule
+                        // should say where those who do not will go.
+                        self.report(
+                            Diagnostic::warning(
+                                Code::BadSplit,
+                                format!(
+                                    "users with no {} are billed under `(no {})`",
+                                    key.name, key.name
+                                ),
+                                key.span,
+                            )
+                            .with_help(format!(
+                                "name the bucket, e.g. `split by {} otherwise \"Unassigned\"`",
+                                key.name
+                            )),
+                        );
+                    }
                 }
                 ClauseKind::Product(s) => decl.product = self.non_empty(s, "product"),
                 ClauseKind::Description(s) => decl.description = self.non_empty(s, "description"),

@@ -235,6 +235,8 @@ pub struct LineDecl {
     pub value: TExpr,
     pub price: Option<TExpr>,
     pub minimum: Option<TExpr>,
+    /// Units included in the contract at no charge.
+    pub included: Option<TExpr>,
     pub split: Option<SplitDecl>,
     pub product: Option<String>,
     pub description: Option<String>,

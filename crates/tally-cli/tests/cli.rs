@@ -442,3 +442,36 @@ fn a_sku_on_two_terms_adds_up_seats_but_has_no_single_cost() {
     assert_eq!(lines[1]["quantity"], 4);
     assert_eq!(lines[1]["unit_price"], "20.27");
 }
+
+#[test]
+fn included_units_are_free_after_the_minimum() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("included.tally");
+    std::fs::write(
+        &rules,
+        "customer \"Acme Ltd\" {\n  tenant \"acme.onmicrosoft.com\"\n  currency GBP\n}\n\
+         let staff = m365.users where enabled\n\
+         support qty = count(staff) price 25.00 included 2\n\
+         floor qty = count(staff) price 10.00 minimum 6 included 2\n\
+         none qty = count(staff) price 10.00 included 9\n",
+    )
+    .unwrap();
+    let run = run(&[
+        "plan",
+        rules.to_str().unwrap(),
+        "--snapshot",
+        ACME_SNAPSHOT,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let lines = &plan["customers"][0]["lines"];
+    // 4 enabled users: 4 - 2 = 2; max(4, 6) - 2 = 4; 4 - 9 never goes below 0.
+    assert_eq!(lines[0]["quantity"], 2);
+    assert_eq!(lines[0]["amount"], "50.00");
+    assert_eq!(lines[0]["provenance"]["included"], 2);
+    assert_eq!(lines[1]["quantity"], 4);
+    assert_eq!(lines[2]["quantity"], 0);
+    assert_eq!(lines[2]["amount"], "0.00");
+}

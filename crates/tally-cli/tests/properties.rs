@@ -16,7 +16,7 @@ const RULES: &str = r#"customer "Prop" {
 
 let staff = m365.users where enabled
 
-support qty = count(staff) price 23.47 minimum 3 split by department
+support qty = count(staff) price 23.47 minimum 3 split by department otherwise "None"
 backup_daily qty = counter("backup") price 3.10 billing arrears prorate daily rounding truncate_product
 backup_peak qty = counter("backup") price 3.10 billing arrears measure max
 seats qty = counter("backup") price 7.77 prorate daily trueup replace rounding truncate_unit

@@ -179,6 +179,7 @@ impl<'p> Evaluator<'p> {
         let mut result = LineResult {
             measured_on: self.period.start,
             history: None,
+            included: None,
             name: line.name.clone(),
             quantity: None,
             minimum: None,
@@ -206,6 +207,11 @@ impl<'p> Evaluator<'p> {
                 self.root_step(minimum, ctx, &value, minimum_steps),
             ));
             result.minimum = Some(self.whole(&value, minimum, ctx, "minimum", &line.name)?);
+        }
+        if let Some(included) = &line.included {
+            let (value, _) = self.eval(included, ctx)?;
+            result.included =
+                Some(self.whole(&value, included, ctx, "included quantity", &line.name)?);
         }
         if let Some(split) = &line.split {
             let (users, _) = self.eval(
@@ -268,7 +274,14 @@ impl<'p> Evaluator<'p> {
             }
             None => 0,
         };
-        Ok((counted, counted.max(minimum)))
+        let included = match &line.included {
+            Some(included) => {
+                let (value, _) = self.eval(included, ctx)?;
+                self.whole(&value, included, ctx, "included quantity", &line.name)?
+            }
+            None => 0,
+        };
+        Ok((counted, counted.max(minimum).saturating_sub(included)))
     }
 
     /// The step for a whole clause: the clause's own text, even when it is a bare literal.

@@ -41,7 +41,7 @@ pub struct History {
 pub struct DayCount {
     pub from: chrono::NaiveDate,
     pub counted: u64,
-    /// After the line's minimum.
+    /// After the line's minimum and included units.
     pub billed: u64,
 }
 
@@ -73,6 +73,8 @@ pub struct LineResult {
     /// The counted quantity of a `qty` line.
     pub quantity: Option<u64>,
     pub minimum: Option<u64>,
+    /// Units included at no charge.
+    pub included: Option<u64>,
     /// The unit price before rounding.
     pub unit_price: Option<Money>,
     /// The amount of an `amount` line before rounding.

@@ -48,6 +48,8 @@ pub struct Line {
     /// `None`: a quantity-only line, priced by the PSA's product catalogue.
     pub price: Option<TExpr>,
     pub minimum: Option<TExpr>,
+    /// Units included at no charge: billed = max(count after minimum − included, 0).
+    pub included: Option<TExpr>,
     pub split: Option<Split>,
     pub product: String,
     pub description: String,
@@ -130,6 +132,7 @@ pub fn link(
             value: l.value.clone(),
             price: l.price.clone(),
             minimum: l.minimum.clone(),
+            included: l.included.clone(),
             split: l.split.as_ref().map(|s: &SplitDecl| Split {
                 key: s.key,
                 otherwise: s

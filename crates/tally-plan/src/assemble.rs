@@ -62,8 +62,16 @@ pub fn assemble_customer(
             .minimum
             .filter(|m| *m > counted && result.quantity.is_some())
             .map(|minimum| MinimumApplied { minimum, counted });
+        let included = result
+            .included
+            .filter(|i| *i > 0 && result.quantity.is_some());
         let quantity = max_seen.map_or_else(
-            || minimum.as_ref().map_or(counted, |m| m.minimum),
+            || {
+                minimum
+                    .as_ref()
+                    .map_or(counted, |m| m.minimum)
+                    .saturating_sub(included.unwrap_or(0))
+            },
             |p| p.billed,
         );
         let signed_quantity = i64::try_from(quantity).map_err(|e| error(e.to_string()))?;
@@ -108,6 +116,7 @@ pub fn assemble_customer(
                 span: [rule.span.start, rule.span.end],
                 rounding: rule.rounding.name().to_string(),
                 minimum,
+                included,
                 measured_on: result.measured_on,
                 daily: result
                     .history

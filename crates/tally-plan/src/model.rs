@@ -116,6 +116,9 @@ pub struct Provenance {
     pub rounding: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<MinimumApplied>,
+    /// Units included at no charge, subtracted after the minimum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included: Option<u64>,
     /// The day whose data the quantity was read from.
     pub measured_on: NaiveDate,
     /// How the count moved, for prorated lines and `measure max`.

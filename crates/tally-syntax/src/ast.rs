@@ -153,6 +153,8 @@ pub enum ClauseKind {
     Measure(Ident),
     /// `trueup delta | replace`
     Trueup(Ident),
+    /// `included 5`: the first units are free.
+    Included(Expr),
 }
 
 impl ClauseKind {
@@ -170,6 +172,7 @@ impl ClauseKind {
             ClauseKind::Prorate(_) => "prorate",
             ClauseKind::Measure(_) => "measure",
             ClauseKind::Trueup(_) => "trueup",
+            ClauseKind::Included(_) => "included",
         }
     }
 }

@@ -188,6 +188,7 @@ impl Lowering {
             Rule::prorate_clause => ClauseKind::Prorate(self.ident(&first)),
             Rule::measure_clause => ClauseKind::Measure(self.ident(&first)),
             Rule::trueup_clause => ClauseKind::Trueup(self.ident(&first)),
+            Rule::included_clause => ClauseKind::Included(self.expr(first)?),
             _ => return None,
         };
         Some(Clause {
@@ -486,6 +487,7 @@ fn is_token(rule: Rule) -> bool {
             | Rule::kw_prorate
             | Rule::kw_measure
             | Rule::kw_trueup
+            | Rule::kw_included
             | Rule::kw_billing_day
             | Rule::kw_where
             | Rule::kw_tenant

@@ -58,7 +58,7 @@ pub fn parse(source: &str) -> Parsed {
 /// ("expected an expression" after `price`).
 fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
     let (word, _) = split_word(rest);
-    const CLAUSES: [&str; 12] = [
+    const CLAUSES: [&str; 13] = [
         "price",
         "split",
         "minimum",
@@ -71,6 +71,7 @@ fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
         "prorate",
         "measure",
         "trueup",
+        "included",
     ];
     if !CLAUSES.contains(&word) {
         return None;
@@ -207,7 +208,7 @@ fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -
 
 /// The word just before the error, when it looks like a misspelt clause keyword (`pricee`).
 fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'static str> {
-    const KEYWORDS: [&str; 16] = [
+    const KEYWORDS: [&str; 17] = [
         "price",
         "split",
         "minimum",
@@ -220,6 +221,7 @@ fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'stat
         "prorate",
         "measure",
         "trueup",
+        "included",
         "customer",
         "tenant",
         "currency",
