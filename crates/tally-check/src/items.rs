@@ -5,7 +5,7 @@ use crate::fields::SPLIT_KEYS;
 use crate::types::{CurrencyRef, Record, Type};
 use crate::{
     Billing, Checker, CustomerDecl, Import, LetState, LineDecl, LineRounding, Measure, Prorate,
-    PsaDecl, PsaKind, SplitDecl, SplitKey, TExpr, TExprKind, Term, Trueup,
+    PsaDecl, PsaKind, SplitDecl, SplitKey, TExpr, TExprKind, Term, TierMode, TiersDecl, Trueup,
 };
 use std::collections::BTreeMap;
 use tally_syntax::ast::{self, ClauseKind, CustomerField, Item, LineKind};
@@ -409,6 +409,7 @@ impl<'a> Checker<'a> {
             price: None,
             minimum: None,
             included: None,
+            tiers: None,
             split: None,
             product: None,
             description: None,
@@ -460,6 +461,10 @@ impl<'a> Checker<'a> {
                     }
                     let minimum = self.expr(e, Scope::default());
                     decl.minimum = Some(self.quantity(minimum));
+                }
+                ClauseKind::Tiers { mode, tiers } => {
+                    self.quantity_only(line, clause, "tiers");
+                    decl.tiers = self.tiers(mode, tiers);
                 }
                 ClauseKind::Included(e) => {
                     self.quantity_only(line, clause, "included");
@@ -546,6 +551,80 @@ impl<'a> Checker<'a> {
         self.lines.push(decl);
     }
 
+    fn tiers(&mut self, mode: &ast::Ident, tiers: &[ast::Tier]) -> Option<TiersDecl> {
+        let mode = self.word(
+            mode,
+            "tier mode",
+            &[
+                ("graduated", TierMode::Graduated),
+                ("volume", TierMode::Volume),
+            ],
+        );
+        let mut out = Vec::new();
+        let mut previous: Option<(i64, Span)> = None;
+        let mut ok = true;
+        for (index, tier) in tiers.iter().enumerate() {
+            let last = index + 1 == tiers.len();
+            match (tier.up_to, last) {
+                (None, false) => {
+                    self.report(
+                        Diagnostic::error(
+                            Code::BadClause,
+                            "only the last tier can be `above`",
+                            tier.bound_span,
+                        )
+                        .with_help("give every tier but the last its upper bound, e.g. `5: 0.00`"),
+                    );
+                    ok = false;
+                }
+                (Some(_), true) => {
+                    self.report(
+                        Diagnostic::error(
+                            Code::BadClause,
+                            "the last tier must be `above`",
+                            tier.bound_span,
+                        )
+                        .with_help("end with `above: price` so every quantity has a price"),
+                    );
+                    ok = false;
+                }
+                _ => {}
+            }
+            if let Some(bound) = tier.up_to {
+                if bound < 1 {
+                    self.report(Diagnostic::error(
+                        Code::BadClause,
+                        "a tier's bound must be at least 1",
+                        tier.bound_span,
+                    ));
+                    ok = false;
+                }
+                if let Some((before, before_span)) = previous
+                    && bound <= before
+                {
+                    self.report(
+                        Diagnostic::error(
+                            Code::BadClause,
+                            format!("tier bounds must increase, but {bound} follows {before}"),
+                            tier.bound_span,
+                        )
+                        .with_secondary(before_span, "the previous bound"),
+                    );
+                    ok = false;
+                }
+                previous = Some((bound, tier.bound_span));
+            }
+            let price = self.expr(&tier.price, Scope::default());
+            let price = self.money(price, "a tier price");
+            out.push((tier.up_to.and_then(|b| u64::try_from(b).ok()), price));
+        }
+        Some(TiersDecl {
+            mode: mode?,
+            tiers: out,
+        })
+        .filter(|_| ok)
+    }
+
     fn quantity_only(&mut self, line: &ast::Line, clause: &ast::Clause, keyword: &str) {
         if line.kind == LineKind::Amount {
             self.report(
@@ -589,6 +668,27 @@ impl<'a> Checker<'a> {
                 .with_help(
                     "true-ups bill last period's mid-period changes by day: add `prorate daily`",
                 ),
+            );
+        }
+        if decl.tiers.is_some() && decl.price.is_some() {
+            self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    "a line has either a `price` or `tiers`",
+                    span_of("tiers"),
+                )
+                .with_secondary(span_of("price"), "the price is here")
+                .with_help("keep one of the two"),
+            );
+        }
+        if decl.tiers.is_some() && (prorated || decl.split.is_some()) {
+            self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    "tiered lines cannot be prorated or split yet",
+                    span_of("tiers"),
+                )
+                .with_help("bill the tiers on their own line"),
             );
         }
         if prorated && decl.price.is_none() && line.kind == LineKind::Qty {

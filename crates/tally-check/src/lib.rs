@@ -198,6 +198,30 @@ pub enum Trueup {
     Replace,
 }
 
+/// `graduated`: each unit at the price of the tier it falls in; `volume`: every unit at the price
+/// of the tier the whole quantity falls in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TierMode {
+    Graduated,
+    Volume,
+}
+
+impl TierMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            TierMode::Graduated => "graduated",
+            TierMode::Volume => "volume",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TiersDecl {
+    pub mode: TierMode,
+    /// (units up to, inclusive; `None` for `above`) and the unit price of each tier, in order.
+    pub tiers: Vec<(Option<u64>, TExpr)>,
+}
+
 /// The user attribute a split groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SplitKey {
@@ -237,6 +261,8 @@ pub struct LineDecl {
     pub minimum: Option<TExpr>,
     /// Units included in the contract at no charge.
     pub included: Option<TExpr>,
+    /// Tiered prices instead of one `price`.
+    pub tiers: Option<TiersDecl>,
     pub split: Option<SplitDecl>,
     pub product: Option<String>,
     pub description: Option<String>,

@@ -303,3 +303,55 @@ fn every_consistent_nce_license_example_is_reproduced_to_the_cent() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Microsoft's tiered Azure example (T01 in `other_proration_oracles.csv`): Log Analytics with
+/// units 1–5 free and 6+ at 2.99, less 15% partner-earned credit; 37 units give a first line of
+/// 5 units at 0 and a second of 32 units at 2.5415 = 81.328, invoiced as 81.33 (half-up).
+#[test]
+fn the_tiered_azure_example_is_reproduced() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rules.tally"),
+        "customer \"Contoso\" {\n  tenant \"contoso.onmicrosoft.com\"\n  currency EUR\n}\n\
+         log_analytics qty = counter(\"log_analytics.units\")\n\
+           tiers graduated { 5: 0.00 EUR, above: 2.99 EUR * (100% - 15%) }\n\
+           rounding half_up\n\
+           billing arrears\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("snapshot.json"),
+        r#"{ "version": 2, "period": { "start": "2023-10-01", "end": "2023-10-31" }, "tenants": [ { "tenant": "contoso.onmicrosoft.com", "counters": [ { "name": "log_analytics.units", "value": 37, "as_of": "2023-10-31" } ] } ] }"#,
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args([
+            "plan",
+            "rules.tally",
+            "--snapshot",
+            "snapshot.json",
+            "--format",
+            "json",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let lines = plan["customers"][0]["lines"].as_array().unwrap();
+    let shown: Vec<(i64, &str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["quantity"].as_i64().unwrap(),
+                l["unit_price"].as_str().unwrap(),
+                l["amount"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shown, [(5, "0.00", "0.00"), (32, "2.5415", "81.33")]);
+}

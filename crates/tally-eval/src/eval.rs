@@ -180,6 +180,7 @@ impl<'p> Evaluator<'p> {
             measured_on: self.period.start,
             history: None,
             included: None,
+            tiers: None,
             name: line.name.clone(),
             quantity: None,
             minimum: None,
@@ -207,6 +208,15 @@ impl<'p> Evaluator<'p> {
                 self.root_step(minimum, ctx, &value, minimum_steps),
             ));
             result.minimum = Some(self.whole(&value, minimum, ctx, "minimum", &line.name)?);
+        }
+        if let Some(tiers) = &line.tiers {
+            let mut prices = Vec::new();
+            for (up_to, price) in &tiers.tiers {
+                let (value, price_steps) = self.eval(price, ctx)?;
+                steps.push((Role::Price, self.root_step(price, ctx, &value, price_steps)));
+                prices.push((*up_to, self.money(value, price, ctx)?));
+            }
+            result.tiers = Some(prices);
         }
         if let Some(included) = &line.included {
             let (value, _) = self.eval(included, ctx)?;

@@ -75,6 +75,8 @@ pub struct LineResult {
     pub minimum: Option<u64>,
     /// Units included at no charge.
     pub included: Option<u64>,
+    /// The unit price of each tier (up to, inclusive; `None` = above), for tiered lines.
+    pub tiers: Option<Vec<(Option<u64>, Money)>>,
     /// The unit price before rounding.
     pub unit_price: Option<Money>,
     /// The amount of an `amount` line before rounding.

@@ -50,6 +50,7 @@ pub struct Line {
     pub minimum: Option<TExpr>,
     /// Units included at no charge: billed = max(count after minimum − included, 0).
     pub included: Option<TExpr>,
+    pub tiers: Option<tally_check::TiersDecl>,
     pub split: Option<Split>,
     pub product: String,
     pub description: String,
@@ -133,6 +134,7 @@ pub fn link(
             price: l.price.clone(),
             minimum: l.minimum.clone(),
             included: l.included.clone(),
+            tiers: l.tiers.clone(),
             split: l.split.as_ref().map(|s: &SplitDecl| Split {
                 key: s.key,
                 otherwise: s

@@ -133,6 +133,13 @@ pub fn assemble_customer(
         };
         let produced: Vec<(PlanLine, Option<Money>)> =
             match (&result.split, &result.history, unit_price) {
+                (None, _, _) if result.tiers.is_some() => match (&rule.tiers, &result.tiers) {
+                    (Some(decl), Some(prices)) => {
+                        crate::tiered::tier_lines(rule, &base, quantity, prices, decl.mode)
+                            .map_err(error)?
+                    }
+                    _ => vec![(base, amount)],
+                },
                 (Some(split), _, _) => {
                     split_line(rule, result, base, quantity, unit_price, amount, split)
                         .map_err(error)?

@@ -5,6 +5,7 @@ mod assemble;
 mod model;
 mod proration;
 mod render;
+mod tiered;
 
 pub use assemble::{PlanError, assemble_customer, drivers};
 pub use model::*;

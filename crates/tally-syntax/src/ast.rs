@@ -155,6 +155,11 @@ pub enum ClauseKind {
     Trueup(Ident),
     /// `included 5`: the first units are free.
     Included(Expr),
+    /// `tiers graduated { 5: 0.00, above: 2.99 }`
+    Tiers {
+        mode: Ident,
+        tiers: Vec<Tier>,
+    },
 }
 
 impl ClauseKind {
@@ -173,8 +178,17 @@ impl ClauseKind {
             ClauseKind::Measure(_) => "measure",
             ClauseKind::Trueup(_) => "trueup",
             ClauseKind::Included(_) => "included",
+            ClauseKind::Tiers { .. } => "tiers",
         }
     }
+}
+
+/// One tier: units up to `up_to` (inclusive; `None` for `above`) at `price`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tier {
+    pub up_to: Option<i64>,
+    pub bound_span: Span,
+    pub price: Expr,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -189,6 +189,26 @@ impl Lowering {
             Rule::measure_clause => ClauseKind::Measure(self.ident(&first)),
             Rule::trueup_clause => ClauseKind::Trueup(self.ident(&first)),
             Rule::included_clause => ClauseKind::Included(self.expr(first)?),
+            Rule::tiers_clause => {
+                let mode = self.ident(&first);
+                let mut tiers = Vec::new();
+                for tier in parts {
+                    let mut inner = tier.into_inner().filter(|p| p.as_rule() != Rule::colon);
+                    let bound = inner.next()?;
+                    let bound_span = self.span(&bound);
+                    let up_to = match bound.as_rule() {
+                        Rule::integer => Some(bound.as_str().parse().unwrap_or(i64::MAX)),
+                        _ => None,
+                    };
+                    let price = self.expr(inner.next()?)?;
+                    tiers.push(Tier {
+                        up_to,
+                        bound_span,
+                        price,
+                    });
+                }
+                ClauseKind::Tiers { mode, tiers }
+            }
             _ => return None,
         };
         Some(Clause {
@@ -488,6 +508,7 @@ fn is_token(rule: Rule) -> bool {
             | Rule::kw_measure
             | Rule::kw_trueup
             | Rule::kw_included
+            | Rule::kw_tiers
             | Rule::kw_billing_day
             | Rule::kw_where
             | Rule::kw_tenant

@@ -58,7 +58,7 @@ pub fn parse(source: &str) -> Parsed {
 /// ("expected an expression" after `price`).
 fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
     let (word, _) = split_word(rest);
-    const CLAUSES: [&str; 13] = [
+    const CLAUSES: [&str; 14] = [
         "price",
         "split",
         "minimum",
@@ -72,6 +72,7 @@ fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
         "measure",
         "trueup",
         "included",
+        "tiers",
     ];
     if !CLAUSES.contains(&word) {
         return None;
@@ -208,7 +209,7 @@ fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -
 
 /// The word just before the error, when it looks like a misspelt clause keyword (`pricee`).
 fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'static str> {
-    const KEYWORDS: [&str; 17] = [
+    const KEYWORDS: [&str; 18] = [
         "price",
         "split",
         "minimum",
@@ -222,6 +223,7 @@ fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'stat
         "measure",
         "trueup",
         "included",
+        "tiers",
         "customer",
         "tenant",
         "currency",
@@ -377,6 +379,9 @@ fn rule_word(rule: Rule) -> Option<&'static str> {
         Rule::rbracket => "`]`",
         Rule::comma => "`,`",
         Rule::assign => "`=`",
+        Rule::colon => "`:`",
+        Rule::tier => "a tier like `5: 0.00` or `above: 2.99`",
+        Rule::kw_above => "`above`",
         Rule::dot => "`.`",
         Rule::module_path => "a module like `std.m365`",
         Rule::cmp_op | Rule::add_op | Rule::mul_op => "an operator",
