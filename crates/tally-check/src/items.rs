@@ -4,8 +4,9 @@ use crate::expr::{Scope, list_alternatives, list_names};
 use crate::fields::SPLIT_KEYS;
 use crate::types::{CurrencyRef, Record, Type};
 use crate::{
-    Billing, Checker, CustomerDecl, Import, LetState, LineDecl, LineRounding, Measure, Prorate,
-    PsaDecl, PsaKind, SplitDecl, SplitKey, TExpr, TExprKind, Term, TierMode, TiersDecl, Trueup,
+    Billing, Checker, CustomerDecl, DatedPrice, Import, LetState, LineDecl, LineRounding, Measure,
+    Prorate, PsaDecl, PsaKind, SplitDecl, SplitKey, TExpr, TExprKind, Term, TierMode, TiersDecl,
+    Trueup,
 };
 use std::collections::BTreeMap;
 use tally_syntax::ast::{self, ClauseKind, CustomerField, Item, LineKind};
@@ -410,6 +411,7 @@ impl<'a> Checker<'a> {
             minimum: None,
             included: None,
             tiers: None,
+            dated_prices: Vec::new(),
             split: None,
             product: None,
             description: None,
@@ -423,7 +425,9 @@ impl<'a> Checker<'a> {
         };
         for clause in &line.clauses {
             let keyword = clause.kind.keyword();
-            if let Some(first) = seen.get(keyword) {
+            // A price schedule has one `from` clause per change.
+            let repeatable = matches!(clause.kind, ClauseKind::DatedPrice { .. });
+            if let Some(first) = seen.get(keyword).filter(|_| !repeatable) {
                 self.report(
                     Diagnostic::error(
                         Code::BadClause,
@@ -465,6 +469,23 @@ impl<'a> Checker<'a> {
                 ClauseKind::Tiers { mode, tiers } => {
                     self.quantity_only(line, clause, "tiers");
                     decl.tiers = self.tiers(mode, tiers);
+                }
+                ClauseKind::DatedPrice { from, until, price } => {
+                    self.quantity_only(line, clause, "from ... price");
+                    let date = |e: &ast::Expr| match &e.kind {
+                        ast::ExprKind::Date(d) => Some(*d),
+                        _ => None,
+                    };
+                    let price = self.expr(price, Scope::default());
+                    let price = self.money(price, "a price");
+                    if let Some(from_date) = date(from) {
+                        decl.dated_prices.push(DatedPrice {
+                            from: from_date,
+                            until: until.as_ref().and_then(date),
+                            price,
+                            span: clause.span,
+                        });
+                    }
                 }
                 ClauseKind::Included(e) => {
                     self.quantity_only(line, clause, "included");
@@ -625,6 +646,74 @@ impl<'a> Checker<'a> {
         .filter(|_| ok)
     }
 
+    /// Dated prices must not overlap: each `from` starts a price that lasts until its `until`
+    /// or the next `from`; an explicit `until` may not reach the next `from`.
+    fn check_schedule(&mut self, decl: &LineDecl) {
+        let mut dated: Vec<&DatedPrice> = decl.dated_prices.iter().collect();
+        dated.sort_by_key(|d| d.from);
+        for d in &dated {
+            if let Some(until) = d.until
+                && until < d.from
+            {
+                self.report(
+                    Diagnostic::error(
+                        Code::BadClause,
+                        format!("the price ends ({until}) before it starts ({})", d.from),
+                        d.span,
+                    )
+                    .with_help("swap the dates"),
+                );
+            }
+        }
+        // Open-ended prices form a schedule (each lasts until the next); a price with an `until`
+        // overrides it for its days, so it may neither overlap another such price nor straddle a
+        // change of the schedule.
+        let open: Vec<&&DatedPrice> = dated.iter().filter(|d| d.until.is_none()).collect();
+        let bounded: Vec<&&DatedPrice> = dated.iter().filter(|d| d.until.is_some()).collect();
+        let clash =
+            |this: &mut Self, later: &DatedPrice, earlier: &DatedPrice, day: chrono::NaiveDate| {
+                this.report(
+                    Diagnostic::error(
+                        Code::BadClause,
+                        format!("two prices are in force on {day}"),
+                        later.span,
+                    )
+                    .with_secondary(earlier.span, "this one covers that day too")
+                    .with_help("end the earlier price before the later one starts"),
+                );
+            };
+        for pair in open.windows(2) {
+            if let [a, b] = pair
+                && a.from == b.from
+            {
+                clash(self, b, a, b.from);
+            }
+        }
+        for (n, a) in bounded.iter().enumerate() {
+            let a_until = a.until.unwrap_or(a.from);
+            for b in bounded.iter().skip(n + 1) {
+                if b.from <= a_until {
+                    clash(self, b, a, b.from);
+                }
+            }
+            for o in &open {
+                if a.from < o.from && o.from <= a_until {
+                    clash(self, o, a, o.from);
+                }
+            }
+        }
+        if !dated.is_empty() && decl.tiers.is_some() {
+            self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    "a tiered line cannot also have dated prices yet",
+                    dated[0].span,
+                )
+                .with_help("date the change with a second line"),
+            );
+        }
+    }
+
     fn quantity_only(&mut self, line: &ast::Line, clause: &ast::Clause, keyword: &str) {
         if line.kind == LineKind::Amount {
             self.report(
@@ -670,6 +759,7 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
+        self.check_schedule(&decl);
         if decl.tiers.is_some() && decl.price.is_some() {
             self.report(
                 Diagnostic::error(
@@ -691,7 +781,11 @@ impl<'a> Checker<'a> {
                 .with_help("bill the tiers on their own line"),
             );
         }
-        if prorated && decl.price.is_none() && line.kind == LineKind::Qty {
+        if prorated
+            && decl.price.is_none()
+            && decl.dated_prices.is_empty()
+            && line.kind == LineKind::Qty
+        {
             self.report(
                 Diagnostic::error(
                     Code::BadClause,

@@ -222,6 +222,15 @@ pub struct TiersDecl {
     pub tiers: Vec<(Option<u64>, TExpr)>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DatedPrice {
+    pub from: chrono::NaiveDate,
+    /// The last day, inclusive; `None`: until the next dated price, or for good.
+    pub until: Option<chrono::NaiveDate>,
+    pub price: TExpr,
+    pub span: Span,
+}
+
 /// The user attribute a split groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SplitKey {
@@ -263,6 +272,8 @@ pub struct LineDecl {
     pub included: Option<TExpr>,
     /// Tiered prices instead of one `price`.
     pub tiers: Option<TiersDecl>,
+    /// `from DATE [until DATE] price ...`: prices in force on given days, over the plain `price`.
+    pub dated_prices: Vec<DatedPrice>,
     pub split: Option<SplitDecl>,
     pub product: Option<String>,
     pub description: Option<String>,

@@ -71,6 +71,7 @@ pub fn evaluate(
                     tenant: view,
                     period,
                     currency: program.customer.currency,
+                    date: *date,
                     lets: HashMap::new(),
                 },
             )
@@ -132,6 +133,29 @@ pub fn evaluate(
     }
 }
 
+/// The price in force on `date`. A price with an `until` covers its days and overrides the
+/// schedule; otherwise the latest `from` on or before the day applies (each lasts until the next
+/// one); otherwise the plain `price`. The checker has ruled out ambiguous overlaps.
+fn price_in_force(
+    line: &Line,
+    date: NaiveDate,
+) -> (Option<&TExpr>, Option<&tally_check::DatedPrice>) {
+    let dated = &line.dated_prices;
+    let bounded = dated
+        .iter()
+        .find(|d| d.until.is_some_and(|until| d.from <= date && date <= until));
+    let scheduled = || {
+        dated
+            .iter()
+            .rev()
+            .find(|d| d.until.is_none() && d.from <= date)
+    };
+    match bounded.or_else(scheduled) {
+        Some(d) => (Some(&d.price), Some(d)),
+        None => (line.price.as_ref(), None),
+    }
+}
+
 /// The period before `period`: one month earlier, ending the day before it starts.
 pub fn previous_period(period: &Period) -> Period {
     let end = period.start.pred_opt().unwrap_or(period.start);
@@ -149,6 +173,8 @@ struct Evaluator<'p> {
     tenant: &'p Tenant,
     period: &'p Period,
     currency: Currency,
+    /// The day whose data `tenant` shows.
+    date: NaiveDate,
     lets: HashMap<LetId, (Value, Vec<Step>)>,
 }
 
@@ -196,10 +222,28 @@ impl<'p> Evaluator<'p> {
             }
             LineKind::Amount => result.amount = Some(self.money(value, &line.value, ctx)?),
         }
-        if let Some(price) = &line.price {
+        let (price, dated) = price_in_force(line, self.date);
+        if let Some(price) = price {
             let (value, price_steps) = self.eval(price, ctx)?;
-            steps.push((Role::Price, self.root_step(price, ctx, &value, price_steps)));
+            let mut step = self.root_step(price, ctx, &value, price_steps);
+            if let Some(dated) = dated {
+                step.notes.push(match dated.until {
+                    Some(until) => format!("the price from {} until {until}", dated.from),
+                    None => format!("the price from {}", dated.from),
+                });
+            }
+            steps.push((Role::Price, step));
             result.unit_price = Some(self.money(value, price, ctx)?);
+        } else if !line.dated_prices.is_empty() {
+            return Err(self.error(
+                ctx,
+                Diagnostic::error(
+                    Code::MissingData,
+                    format!("no price of `{}` is in force on {}", line.name, self.date),
+                    line.span,
+                )
+                .with_help("add a plain `price` for the days no `from ... price` covers"),
+            ));
         }
         if let Some(minimum) = &line.minimum {
             let (value, minimum_steps) = self.eval(minimum, ctx)?;

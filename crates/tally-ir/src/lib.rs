@@ -51,6 +51,8 @@ pub struct Line {
     /// Units included at no charge: billed = max(count after minimum − included, 0).
     pub included: Option<TExpr>,
     pub tiers: Option<tally_check::TiersDecl>,
+    /// Sorted by start date.
+    pub dated_prices: Vec<tally_check::DatedPrice>,
     pub split: Option<Split>,
     pub product: String,
     pub description: String,
@@ -135,6 +137,11 @@ pub fn link(
             minimum: l.minimum.clone(),
             included: l.included.clone(),
             tiers: l.tiers.clone(),
+            dated_prices: {
+                let mut dated = l.dated_prices.clone();
+                dated.sort_by_key(|d| d.from);
+                dated
+            },
             split: l.split.as_ref().map(|s: &SplitDecl| Split {
                 key: s.key,
                 otherwise: s

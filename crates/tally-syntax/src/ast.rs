@@ -160,6 +160,12 @@ pub enum ClauseKind {
         mode: Ident,
         tiers: Vec<Tier>,
     },
+    /// `from 2026-07-01 [until 2026-12-31] price 27.00`: the price in force on those days.
+    DatedPrice {
+        from: Expr,
+        until: Option<Expr>,
+        price: Expr,
+    },
 }
 
 impl ClauseKind {
@@ -179,6 +185,7 @@ impl ClauseKind {
             ClauseKind::Trueup(_) => "trueup",
             ClauseKind::Included(_) => "included",
             ClauseKind::Tiers { .. } => "tiers",
+            ClauseKind::DatedPrice { .. } => "from",
         }
     }
 }

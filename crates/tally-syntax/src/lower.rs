@@ -189,6 +189,16 @@ impl Lowering {
             Rule::measure_clause => ClauseKind::Measure(self.ident(&first)),
             Rule::trueup_clause => ClauseKind::Trueup(self.ident(&first)),
             Rule::included_clause => ClauseKind::Included(self.expr(first)?),
+            Rule::dated_price_clause => {
+                let from = self.literal(first)?;
+                let mut rest: Vec<_> = parts.collect();
+                let price = self.expr(rest.pop()?)?;
+                let until = match rest.pop() {
+                    Some(date) => Some(self.literal(date)?),
+                    None => None,
+                };
+                ClauseKind::DatedPrice { from, until, price }
+            }
             Rule::tiers_clause => {
                 let mode = self.ident(&first);
                 let mut tiers = Vec::new();
@@ -509,6 +519,8 @@ fn is_token(rule: Rule) -> bool {
             | Rule::kw_trueup
             | Rule::kw_included
             | Rule::kw_tiers
+            | Rule::kw_from
+            | Rule::kw_until
             | Rule::kw_billing_day
             | Rule::kw_where
             | Rule::kw_tenant

@@ -58,7 +58,7 @@ pub fn parse(source: &str) -> Parsed {
 /// ("expected an expression" after `price`).
 fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
     let (word, _) = split_word(rest);
-    const CLAUSES: [&str; 14] = [
+    const CLAUSES: [&str; 15] = [
         "price",
         "split",
         "minimum",
@@ -73,6 +73,7 @@ fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
         "trueup",
         "included",
         "tiers",
+        "from",
     ];
     if !CLAUSES.contains(&word) {
         return None;
@@ -209,7 +210,7 @@ fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -
 
 /// The word just before the error, when it looks like a misspelt clause keyword (`pricee`).
 fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'static str> {
-    const KEYWORDS: [&str; 18] = [
+    const KEYWORDS: [&str; 19] = [
         "price",
         "split",
         "minimum",
@@ -224,6 +225,7 @@ fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'stat
         "trueup",
         "included",
         "tiers",
+        "from",
         "customer",
         "tenant",
         "currency",
