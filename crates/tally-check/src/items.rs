@@ -759,7 +759,7 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        self.check_schedule(&decl);
+        self.check_schedule(decl);
         if decl.tiers.is_some() && decl.price.is_some() {
             self.report(
                 Diagnostic::error(
