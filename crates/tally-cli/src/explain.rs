@@ -126,6 +126,16 @@ pub(crate) fn explain(
             .join(", ");
         let _ = writeln!(out, "  split by {} over users ({groups})", split.key);
     }
+    for c in &result.conversions {
+        let _ = writeln!(
+            out,
+            "  converted {} to {} at {} (the snapshot's rate of {})",
+            c.from,
+            c.to,
+            c.rate.normalize(),
+            c.date
+        );
+    }
     if let Some(history) = &result.history {
         let _ = writeln!(out, "  counts by day, {} to {}", history.from, history.to);
         for (from, to, billed) in history.segments() {

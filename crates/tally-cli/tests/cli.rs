@@ -475,3 +475,24 @@ fn included_units_are_free_after_the_minimum() {
     assert_eq!(lines[2]["quantity"], 0);
     assert_eq!(lines[2]["amount"], "0.00");
 }
+
+#[test]
+fn a_foreign_cost_without_a_rate_is_a_located_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("usd.json");
+    let text = std::fs::read_to_string(workspace().join(ACME_SNAPSHOT)).unwrap();
+    std::fs::write(
+        &snapshot,
+        text.replace(r#""currency": "GBP""#, r#""currency": "USD""#),
+    )
+    .unwrap();
+    let run = run(&["plan", ACME, "--snapshot", snapshot.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the snapshot has no rate from USD to GBP"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("acme.tally:11:33]"), "{}", run.stderr);
+}

@@ -1,6 +1,6 @@
 use crate::trace::{Filter, Step};
 use crate::value::{Value, show_decimal};
-use crate::{DayCount, EvalError, Evaluation, History, LineResult, Role, SplitWeights};
+use crate::{Conversion, DayCount, EvalError, Evaluation, History, LineResult, Role, SplitWeights};
 use chrono::{Months, NaiveDate};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -72,6 +72,8 @@ pub fn evaluate(
                     period,
                     currency: program.customer.currency,
                     date: *date,
+                    snapshot,
+                    conversions: std::cell::RefCell::new(Vec::new()),
                     lets: HashMap::new(),
                 },
             )
@@ -175,7 +177,13 @@ struct Evaluator<'p> {
     currency: Currency,
     /// The day whose data `tenant` shows.
     date: NaiveDate,
-    lets: HashMap<LetId, (Value, Vec<Step>)>,
+    /// For exchange rates.
+    snapshot: &'p Snapshot,
+    /// Currency conversions made while evaluating the current line.
+    conversions: std::cell::RefCell<Vec<Conversion>>,
+    /// Each definition's value, its steps, and the conversions it made (so that every line
+    /// using a cached definition still records them).
+    lets: HashMap<LetId, (Value, Vec<Step>, Vec<Conversion>)>,
 }
 
 /// Where an expression is evaluated: its file, and the record a `where` is looking at.
@@ -207,6 +215,7 @@ impl<'p> Evaluator<'p> {
             history: None,
             included: None,
             tiers: None,
+            conversions: Vec::new(),
             name: line.name.clone(),
             quantity: None,
             minimum: None,
@@ -308,6 +317,7 @@ impl<'p> Evaluator<'p> {
             });
         }
         result.steps = steps;
+        result.conversions = std::mem::take(&mut *self.conversions.borrow_mut());
         Ok(result)
     }
 
@@ -726,18 +736,31 @@ impl<'p> Evaluator<'p> {
                 element: None,
                 trace: true,
             };
+            let before = self.conversions.borrow().len();
             let (value, steps) = self.eval(body, body_ctx)?;
             let mut body_step = self.root_step(body, body_ctx, &value, steps);
             body_step.text = format!("{} = {}", id.name, body_step.text);
-            self.lets.insert(id.clone(), (value, vec![body_step]));
+            let made: Vec<Conversion> = self
+                .conversions
+                .borrow()
+                .get(before..)
+                .map(<[Conversion]>::to_vec)
+                .unwrap_or_default();
+            self.lets.insert(id.clone(), (value, vec![body_step], made));
         }
-        let Some((value, steps)) = self.lets.get(id) else {
+        let Some((value, steps, made)) = self.lets.get(id) else {
             return Err(self.error(
                 ctx,
                 Diagnostic::error(Code::UnknownName, "unknown definition", expr.span),
             ));
         };
         let value = value.clone();
+        let mut conversions = self.conversions.borrow_mut();
+        for conversion in made {
+            if !conversions.contains(conversion) {
+                conversions.push(conversion.clone());
+            }
+        }
         if !ctx.trace {
             return Ok((value, Vec::new()));
         }
@@ -941,6 +964,8 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Snapshot money must already be in the customer's currency: Tally never converts.
+    /// Snapshot money in the customer's currency: as it is, or converted at a rate the snapshot
+    /// gives (never fetched). Each conversion is recorded for the line's provenance.
     fn customer_money(
         &self,
         money: Money,
@@ -951,20 +976,52 @@ impl<'p> Evaluator<'p> {
         if money.currency() == self.currency {
             return Ok(money);
         }
-        Err(self.error(
-            ctx,
-            Diagnostic::error(
-                Code::CurrencyMismatch,
-                format!(
-                    "the snapshot gives {what} in {}, but `{}` is invoiced in {}",
+        let Some(rate) = self
+            .snapshot
+            .rate(money.currency(), self.currency, self.date)
+        else {
+            return Err(self.error(
+                ctx,
+                Diagnostic::error(
+                    Code::CurrencyMismatch,
+                    format!(
+                        "the snapshot gives {what} in {}, but `{}` is invoiced in {} and the snapshot has no rate from {} to {}",
+                        money.currency(),
+                        self.program.customer.name,
+                        self.currency,
+                        money.currency(),
+                        self.currency
+                    ),
+                    expr.span,
+                )
+                .with_help(format!(
+                    "add the rate to the snapshot's `rates`, e.g. {{ \"from\": \"{}\", \"to\": \"{}\", \"rate\": \"0.79\", \"date\": \"{}\" }}; Tally never fetches rates",
                     money.currency(),
-                    self.program.customer.name,
-                    self.currency
-                ),
-                expr.span,
-            )
-            .with_help("Tally never converts currencies: import costs in the customer's currency"),
-        ))
+                    self.currency,
+                    self.date
+                )),
+            ));
+        };
+        let converted = money
+            .checked_mul(rate.rate)
+            .map(|m| Money::new(m.amount(), self.currency))
+            .map_err(|e| {
+                self.error(
+                    ctx,
+                    Diagnostic::error(Code::Overflow, e.to_string(), expr.span),
+                )
+            })?;
+        let conversion = Conversion {
+            from: money,
+            to: converted,
+            rate: rate.rate,
+            date: rate.date,
+        };
+        let mut conversions = self.conversions.borrow_mut();
+        if !conversions.contains(&conversion) {
+            conversions.push(conversion);
+        }
+        Ok(converted)
     }
 
     fn binary(

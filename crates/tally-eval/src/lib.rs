@@ -29,6 +29,16 @@ pub struct Evaluation {
     pub previous: tally_snapshot::Period,
 }
 
+/// One conversion at a snapshot rate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversion {
+    pub from: Money,
+    pub to: Money,
+    pub rate: rust_decimal::Decimal,
+    /// The rate's date.
+    pub date: chrono::NaiveDate,
+}
+
 /// How a line's count moved over a range of days: each point holds from its day until the next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct History {
@@ -77,6 +87,8 @@ pub struct LineResult {
     pub included: Option<u64>,
     /// The unit price of each tier (up to, inclusive; `None` = above), for tiered lines.
     pub tiers: Option<Vec<(Option<u64>, Money)>>,
+    /// Snapshot money converted into the customer's currency for this line.
+    pub conversions: Vec<Conversion>,
     /// The unit price before rounding.
     pub unit_price: Option<Money>,
     /// The amount of an `amount` line before rounding.

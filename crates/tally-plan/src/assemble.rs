@@ -116,6 +116,16 @@ pub fn assemble_customer(
                 span: [rule.span.start, rule.span.end],
                 rounding: rule.rounding.name().to_string(),
                 minimum,
+                conversions: result
+                    .conversions
+                    .iter()
+                    .map(|c| ConversionUsed {
+                        from: c.from.to_string(),
+                        to: c.to.to_string(),
+                        rate: c.rate.normalize().to_string(),
+                        date: c.date,
+                    })
+                    .collect(),
                 included,
                 measured_on: result.measured_on,
                 daily: result

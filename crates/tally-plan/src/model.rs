@@ -116,6 +116,9 @@ pub struct Provenance {
     pub rounding: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<MinimumApplied>,
+    /// Costs converted into the customer's currency, at the snapshot's rates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conversions: Vec<ConversionUsed>,
     /// Units included at no charge, subtracted after the minimum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub included: Option<u64>,
@@ -126,6 +129,17 @@ pub struct Provenance {
     pub daily: Vec<DailyCount>,
     /// The values the rule used, outermost first: "`count(staff)` = 27", with who was counted.
     pub drivers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversionUsed {
+    /// The amount as the snapshot gives it, e.g. "18.10 USD".
+    pub from: String,
+    /// The amount in the customer's currency, unrounded.
+    pub to: String,
+    pub rate: String,
+    /// The rate's date.
+    pub date: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

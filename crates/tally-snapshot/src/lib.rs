@@ -50,6 +50,40 @@ pub struct Snapshot {
     /// One entry per customer tenant.
     #[serde(default)]
     pub tenants: Vec<Tenant>,
+    /// Exchange rates for costs in another currency than a customer's (version 2). Tally never
+    /// fetches rates: only these are used, and each use is recorded in the plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<Rate>,
+}
+
+/// One unit of `from` is worth `rate` units of `to`, as of `date`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    pub from: tally_money::Currency,
+    pub to: tally_money::Currency,
+    #[serde(with = "formats::quoted_decimal")]
+    pub rate: Decimal,
+    #[serde(with = "formats::date")]
+    pub date: NaiveDate,
+}
+
+impl Snapshot {
+    /// The rate from one currency to another in force on `on`: the latest dated on or before
+    /// it, else the earliest.
+    pub fn rate(
+        &self,
+        from: tally_money::Currency,
+        to: tally_money::Currency,
+        on: NaiveDate,
+    ) -> Option<&Rate> {
+        let matching = self.rates.iter().filter(|r| r.from == from && r.to == to);
+        let before = matching
+            .clone()
+            .filter(|r| r.date <= on)
+            .max_by_key(|r| r.date);
+        before.or_else(|| matching.min_by_key(|r| r.date))
+    }
 }
 
 /// A billing period: `start` to `end`, both days included.
@@ -473,6 +507,20 @@ impl Snapshot {
                     period.start, period.end
                 ),
             ));
+        }
+        for (i, rate) in self.rates.iter().enumerate() {
+            if rate.rate <= Decimal::ZERO {
+                return Some((
+                    root.clone().key("rates").index(i).key("rate"),
+                    format!("a rate must be above zero, not {}", rate.rate),
+                ));
+            }
+            if rate.from == rate.to {
+                return Some((
+                    root.clone().key("rates").index(i).key("to"),
+                    format!("a rate from {} to itself", rate.from),
+                ));
+            }
         }
         let mut names: HashMap<String, usize> = HashMap::new();
         let mut ids: HashMap<String, usize> = HashMap::new();

@@ -203,6 +203,7 @@ fn round_trip_built_in_code() {
             }],
             azure_usage: vec![],
         }],
+        rates: vec![],
     };
     assert_eq!(s.period.unwrap().days(), 28);
     assert!(s.validate().is_ok());
