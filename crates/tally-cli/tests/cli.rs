@@ -490,7 +490,7 @@ fn a_foreign_cost_without_a_rate_is_a_located_error() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("the snapshot has no rate from USD to GBP"),
+            .contains("no rate from USD to GBP for `SPB`'s cost"),
         "{}",
         run.stderr
     );

@@ -985,10 +985,7 @@ impl<'p> Evaluator<'p> {
                 Diagnostic::error(
                     Code::CurrencyMismatch,
                     format!(
-                        "the snapshot gives {what} in {}, but `{}` is invoiced in {} and the snapshot has no rate from {} to {}",
-                        money.currency(),
-                        self.program.customer.name,
-                        self.currency,
+                        "no rate from {} to {} for {what}",
                         money.currency(),
                         self.currency
                     ),
