@@ -412,6 +412,7 @@ impl<'a> Checker<'a> {
             included: None,
             tiers: None,
             dated_prices: Vec::new(),
+            bundle: Vec::new(),
             split: None,
             product: None,
             description: None,
@@ -469,6 +470,29 @@ impl<'a> Checker<'a> {
                 ClauseKind::Tiers { mode, tiers } => {
                     self.quantity_only(line, clause, "tiers");
                     decl.tiers = self.tiers(mode, tiers);
+                }
+                ClauseKind::Bundle(items) => {
+                    self.quantity_only(line, clause, "bundle");
+                    let mut seen_products: BTreeMap<&str, Span> = BTreeMap::new();
+                    for (product, price) in items {
+                        if let Some(first) = seen_products.get(product.value.as_str()) {
+                            self.report(
+                                Diagnostic::error(
+                                    Code::BadClause,
+                                    format!("`{}` is in the bundle twice", product.value),
+                                    product.span,
+                                )
+                                .with_secondary(*first, "first here"),
+                            );
+                            continue;
+                        }
+                        seen_products.insert(product.value.as_str(), product.span);
+                        let price = self.expr(price, Scope::default());
+                        let price = self.money(price, "a bundle price");
+                        if let Some(product) = self.non_empty(product, "product") {
+                            decl.bundle.push((product, price));
+                        }
+                    }
                 }
                 ClauseKind::DatedPrice { from, until, price } => {
                     self.quantity_only(line, clause, "from ... price");
@@ -760,6 +784,19 @@ impl<'a> Checker<'a> {
             );
         }
         self.check_schedule(decl);
+        let pricings = [
+            decl.price.is_some() || !decl.dated_prices.is_empty(),
+            decl.tiers.is_some(),
+            !decl.bundle.is_empty(),
+        ];
+        if !decl.bundle.is_empty()
+            && (pricings.iter().filter(|p| **p).count() > 1 || prorated || decl.split.is_some())
+        {
+            self.report(
+                Diagnostic::error(Code::BadClause, "a bundle prices its own products", span_of("bundle"))
+                    .with_help("a bundle line has no `price`, `tiers`, `prorate` or `split by`: bill those on another line"),
+            );
+        }
         if decl.tiers.is_some() && decl.price.is_some() {
             self.report(
                 Diagnostic::error(

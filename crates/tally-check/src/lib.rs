@@ -274,6 +274,8 @@ pub struct LineDecl {
     pub tiers: Option<TiersDecl>,
     /// `from DATE [until DATE] price ...`: prices in force on given days, over the plain `price`.
     pub dated_prices: Vec<DatedPrice>,
+    /// `bundle { "product": price, ... }`: each product billed for the line's quantity.
+    pub bundle: Vec<(String, TExpr)>,
     pub split: Option<SplitDecl>,
     pub product: Option<String>,
     pub description: Option<String>,

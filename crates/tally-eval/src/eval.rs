@@ -216,6 +216,7 @@ impl<'p> Evaluator<'p> {
             included: None,
             tiers: None,
             conversions: Vec::new(),
+            bundle: Vec::new(),
             name: line.name.clone(),
             quantity: None,
             minimum: None,
@@ -261,6 +262,13 @@ impl<'p> Evaluator<'p> {
                 self.root_step(minimum, ctx, &value, minimum_steps),
             ));
             result.minimum = Some(self.whole(&value, minimum, ctx, "minimum", &line.name)?);
+        }
+        for (product, price) in &line.bundle {
+            let (value, price_steps) = self.eval(price, ctx)?;
+            steps.push((Role::Price, self.root_step(price, ctx, &value, price_steps)));
+            result
+                .bundle
+                .push((product.clone(), self.money(value, price, ctx)?));
         }
         if let Some(tiers) = &line.tiers {
             let mut prices = Vec::new();

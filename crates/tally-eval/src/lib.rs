@@ -87,6 +87,8 @@ pub struct LineResult {
     pub included: Option<u64>,
     /// The unit price of each tier (up to, inclusive; `None` = above), for tiered lines.
     pub tiers: Option<Vec<(Option<u64>, Money)>>,
+    /// (product, unit price) of each product of a bundle line.
+    pub bundle: Vec<(String, Money)>,
     /// Snapshot money converted into the customer's currency for this line.
     pub conversions: Vec<Conversion>,
     /// The unit price before rounding.

@@ -53,6 +53,7 @@ pub struct Line {
     pub tiers: Option<tally_check::TiersDecl>,
     /// Sorted by start date.
     pub dated_prices: Vec<tally_check::DatedPrice>,
+    pub bundle: Vec<(String, TExpr)>,
     pub split: Option<Split>,
     pub product: String,
     pub description: String,
@@ -137,6 +138,7 @@ pub fn link(
             minimum: l.minimum.clone(),
             included: l.included.clone(),
             tiers: l.tiers.clone(),
+            bundle: l.bundle.clone(),
             dated_prices: {
                 let mut dated = l.dated_prices.clone();
                 dated.sort_by_key(|d| d.from);

@@ -143,6 +143,23 @@ pub fn assemble_customer(
         };
         let produced: Vec<(PlanLine, Option<Money>)> =
             match (&result.split, &result.history, unit_price) {
+                (None, _, _) if !result.bundle.is_empty() => {
+                    let mut parts = Vec::new();
+                    for (product, price) in &result.bundle {
+                        let price = price.round(rule.rounding.money());
+                        let amount = price
+                            .checked_mul(quantity.into())
+                            .map_err(|e| error(e.to_string()))?;
+                        let mut line = base.clone();
+                        line.id = format!("{}/{product}", base.id);
+                        line.product = product.clone();
+                        line.description = format!("{}: {product}", rule.description);
+                        line.unit_price = Some(price.to_minor_unit_string());
+                        line.amount = Some(amount.to_minor_unit_string());
+                        parts.push((line, Some(amount)));
+                    }
+                    parts
+                }
                 (None, _, _) if result.tiers.is_some() => match (&rule.tiers, &result.tiers) {
                     (Some(decl), Some(prices)) => {
                         crate::tiered::tier_lines(rule, &base, quantity, prices, decl.mode)

@@ -166,6 +166,8 @@ pub enum ClauseKind {
         until: Option<Expr>,
         price: Expr,
     },
+    /// `bundle { "AV": 3.00, "EDR": 4.00 }`: the line's quantity bills each product at its price.
+    Bundle(Vec<(StringLit, Expr)>),
 }
 
 impl ClauseKind {
@@ -186,6 +188,7 @@ impl ClauseKind {
             ClauseKind::Included(_) => "included",
             ClauseKind::Tiers { .. } => "tiers",
             ClauseKind::DatedPrice { .. } => "from",
+            ClauseKind::Bundle(_) => "bundle",
         }
     }
 }

@@ -189,6 +189,16 @@ impl Lowering {
             Rule::measure_clause => ClauseKind::Measure(self.ident(&first)),
             Rule::trueup_clause => ClauseKind::Trueup(self.ident(&first)),
             Rule::included_clause => ClauseKind::Included(self.expr(first)?),
+            Rule::bundle_clause => {
+                let mut items = Vec::new();
+                for item in std::iter::once(first).chain(parts) {
+                    let mut inner = item.into_inner().filter(|p| p.as_rule() != Rule::colon);
+                    let product = self.string(inner.next()?);
+                    let price = self.expr(inner.next()?)?;
+                    items.push((product, price));
+                }
+                ClauseKind::Bundle(items)
+            }
             Rule::dated_price_clause => {
                 let from = self.literal(first)?;
                 let mut rest: Vec<_> = parts.collect();
@@ -520,6 +530,7 @@ fn is_token(rule: Rule) -> bool {
             | Rule::kw_included
             | Rule::kw_tiers
             | Rule::kw_from
+            | Rule::kw_bundle
             | Rule::kw_until
             | Rule::kw_billing_day
             | Rule::kw_where

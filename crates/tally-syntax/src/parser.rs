@@ -58,7 +58,7 @@ pub fn parse(source: &str) -> Parsed {
 /// ("expected an expression" after `price`).
 fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
     let (word, _) = split_word(rest);
-    const CLAUSES: [&str; 15] = [
+    const CLAUSES: [&str; 16] = [
         "price",
         "split",
         "minimum",
@@ -74,6 +74,7 @@ fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
         "included",
         "tiers",
         "from",
+        "bundle",
     ];
     if !CLAUSES.contains(&word) {
         return None;
@@ -210,7 +211,7 @@ fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -
 
 /// The word just before the error, when it looks like a misspelt clause keyword (`pricee`).
 fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'static str> {
-    const KEYWORDS: [&str; 19] = [
+    const KEYWORDS: [&str; 20] = [
         "price",
         "split",
         "minimum",
@@ -226,6 +227,7 @@ fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'stat
         "included",
         "tiers",
         "from",
+        "bundle",
         "customer",
         "tenant",
         "currency",
