@@ -142,6 +142,11 @@ pub(crate) fn explain(
             let _ = writeln!(out, "    {from} to {to}: {billed}");
         }
     }
+    for line in customer.lines.iter().filter(|l| l.line == rule.name) {
+        for flag in &line.provenance.flags {
+            let _ = writeln!(out, "  flag: {flag}");
+        }
+    }
     let _ = writeln!(out, "  invoice lines");
     for line in customer.lines.iter().filter(|l| l.line == rule.name) {
         let price = line.unit_price.as_deref().unwrap_or("(catalogue)");

@@ -208,6 +208,11 @@ pub(crate) fn plan(
                 let customer =
                     tally_plan::assemble_customer(program, &evaluation, &period, file.key(db))
                         .map_err(|e| Failure::Usage(format!("{}: {e}", file.key(db))))?;
+                for line in &customer.lines {
+                    for flag in &line.provenance.flags {
+                        eprintln!("warning: {}: {flag}", line.id);
+                    }
+                }
                 customers.push(customer);
             }
             Err(errors) => {

@@ -496,3 +496,74 @@ fn a_foreign_cost_without_a_rate_is_a_located_error() {
     );
     assert!(run.stderr.contains("acme.tally:11:33]"), "{}", run.stderr);
 }
+
+/// Seats removed on 20 June from a subscription whose term started on `term_start`.
+fn reduction_plan(term: &str, term_start: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rules.tally"),
+        "customer \"Contoso\" {\n  tenant \"contoso.onmicrosoft.com\"\n  currency USD\n  billing_day 18\n}\n\
+         let s = m365.sku(\"O365_BUSINESS_PREMIUM\")\n\
+         standard qty = s.purchased price s.cost prorate daily rounding truncate_product\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("snapshot.json"),
+        format!(
+            r#"{{ "version": 2, "period": {{ "start": "2021-07-18", "end": "2021-08-17" }}, "tenants": [ {{ "tenant": "contoso.onmicrosoft.com", "subscribed_skus": [ {{ "sku_id": "f245ecc8-75af-4f8e-b61f-27d8114de5f3", "part_number": "O365_BUSINESS_PREMIUM", "purchased": 12, "assigned": 8, "unit_cost": {{ "amount": "10.08", "currency": "USD" }}, "term": "{term}", "billing_plan": "monthly", "term_start": "{term_start}", "changes": [ {{ "date": "2021-06-20", "purchased": 8 }} ] }} ] }} ] }}"#
+        ),
+    )
+    .unwrap();
+    let rules = dir.path().join("rules.tally");
+    let snapshot = dir.path().join("snapshot.json");
+    run(&[
+        "plan",
+        rules.to_str().unwrap(),
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+}
+
+#[test]
+fn a_reduction_outside_the_seven_day_window_is_flagged_not_credited() {
+    // The monthly term renewed on 18 June: removing seats on the 20th is within 7 days.
+    let inside = reduction_plan("monthly", "2021-05-18");
+    assert_eq!(inside.code, 0, "{}", inside.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&inside.stdout).unwrap();
+    let lines = plan["customers"][0]["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "the base line and the credit");
+    assert_eq!(
+        lines[1]["amount"], "-37.63",
+        "4 seats × 10.08 × 28/30, truncated"
+    );
+    assert!(
+        inside.stderr.is_empty() || !inside.stderr.contains("warning"),
+        "{}",
+        inside.stderr
+    );
+
+    // The annual term started on 1 May: on 20 June the window closed long ago.
+    let outside = reduction_plan("annual", "2021-05-01");
+    assert_eq!(outside.code, 0, "{}", outside.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&outside.stdout).unwrap();
+    let lines = plan["customers"][0]["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "no credit: {lines:?}");
+    let flags = lines[0]["provenance"]["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 1);
+    assert!(
+        flags[0]
+            .as_str()
+            .unwrap()
+            .contains("4 seats fewer on 2021-06-20"),
+        "{flags:?}"
+    );
+    assert!(
+        outside
+            .stderr
+            .contains("warning: contoso/standard: 4 seats fewer"),
+        "{}",
+        outside.stderr
+    );
+}

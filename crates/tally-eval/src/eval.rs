@@ -135,6 +135,22 @@ pub fn evaluate(
     }
 }
 
+/// The SKU GUIDs an expression reads through `m365.sku(...)`, following definitions.
+fn sku_lookups(program: &Program, expr: &TExpr, out: &mut Vec<String>, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    expr.walk(&mut |e| match &e.kind {
+        TExprKind::SkuLookup { guids, .. } => out.extend(guids.iter().cloned()),
+        TExprKind::Let(id) => {
+            if let Some(body) = program.lets.get(id) {
+                sku_lookups(program, body, out, depth + 1);
+            }
+        }
+        _ => {}
+    });
+}
+
 /// The price in force on `date`. A price with an `until` covers its days and overrides the
 /// schedule; otherwise the latest `from` on or before the day applies (each lasts until the next
 /// one); otherwise the plain `price`. The checker has ruled out ambiguous overlaps.
@@ -217,6 +233,7 @@ impl<'p> Evaluator<'p> {
             tiers: None,
             conversions: Vec::new(),
             bundle: Vec::new(),
+            subscriptions: Vec::new(),
             name: line.name.clone(),
             quantity: None,
             minimum: None,
@@ -324,6 +341,19 @@ impl<'p> Evaluator<'p> {
                 otherwise: split.otherwise.clone(),
             });
         }
+        let mut guids = Vec::new();
+        sku_lookups(self.program, &line.value, &mut guids, 0);
+        result.subscriptions = self
+            .tenant
+            .subscribed_skus
+            .iter()
+            .filter(|s| {
+                guids
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(s.sku_id.trim()))
+            })
+            .cloned()
+            .collect();
         result.steps = steps;
         result.conversions = std::mem::take(&mut *self.conversions.borrow_mut());
         Ok(result)

@@ -87,6 +87,9 @@ pub struct LineResult {
     pub included: Option<u64>,
     /// The unit price of each tier (up to, inclusive; `None` = above), for tiered lines.
     pub tiers: Option<Vec<(Option<u64>, Money)>>,
+    /// The Microsoft subscriptions whose seats drive the quantity (through `m365.sku(...)`), for
+    /// the NCE rules that depend on their terms.
+    pub subscriptions: Vec<tally_snapshot::SubscribedSku>,
     /// (product, unit price) of each product of a bundle line.
     pub bundle: Vec<(String, Money)>,
     /// Snapshot money converted into the customer's currency for this line.

@@ -138,6 +138,7 @@ pub fn assemble_customer(
                         billed: p.billed,
                     })
                     .collect(),
+                flags: Vec::new(),
                 drivers: drivers(result),
             },
         };
@@ -174,9 +175,20 @@ pub fn assemble_customer(
                 (None, Some(history), Some(price)) if rule.prorate == Prorate::Daily => {
                     if rule.billing == Billing::Advance {
                         let mut all = vec![(base.clone(), amount)];
-                        let trueups =
-                            proration::trueups(rule, &base, price, history, &evaluation.previous)
-                                .map_err(error)?;
+                        let mut flags = Vec::new();
+                        let trueups = proration::trueups(
+                            rule,
+                            &base,
+                            price,
+                            history,
+                            &evaluation.previous,
+                            &result.subscriptions,
+                            &mut flags,
+                        )
+                        .map_err(error)?;
+                        if let Some((first, _)) = all.first_mut() {
+                            first.provenance.flags.extend(flags);
+                        }
                         all.extend(trueups.into_iter().map(|(l, a)| (l, Some(a))));
                         all
                     } else {

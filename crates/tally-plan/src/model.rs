@@ -127,6 +127,10 @@ pub struct Provenance {
     /// How the count moved, for prorated lines and `measure max`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub daily: Vec<DailyCount>,
+    /// Things a person must look at: e.g. a seat reduction outside Microsoft's 7-day window,
+    /// which is not credited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
     /// The values the rule used, outermost first: "`count(staff)` = 27", with who was counted.
     pub drivers: Vec<String>,
 }

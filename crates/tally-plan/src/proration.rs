@@ -5,12 +5,15 @@
 //! is rounded with the line's named strategy.
 
 use crate::model::{PlanLine, Proration};
-use tally_billing::{CycleLength, ProrationRounding, cycle_days, inclusive_days, prorate};
+use chrono::NaiveDate;
+use tally_billing::{
+    CycleLength, ProrationRounding, TermLength, cycle_days, inclusive_days, prorate, term_end,
+};
 use tally_check::{LineRounding, Trueup};
-use tally_eval::History;
+use tally_eval::{DayCount, History};
 use tally_ir::Line;
 use tally_money::Money;
-use tally_snapshot::Period;
+use tally_snapshot::{Period, SubscribedSku, Term};
 
 pub(crate) fn strategy(rounding: LineRounding) -> ProrationRounding {
     match rounding {
@@ -81,6 +84,51 @@ fn charge(
     Ok((line, prorated.amount))
 }
 
+/// NCE lets seats be reduced only within 7 days (168 hours) of the term starting or renewing,
+/// or of the seats being added. Without a known term start nothing can be judged, so the
+/// reduction stands.
+fn reduction_allowed_on(
+    day: NaiveDate,
+    subscriptions: &[SubscribedSku],
+    before: &[DayCount],
+) -> bool {
+    let within = |from: NaiveDate| day >= from && (day - from).num_days() <= 7;
+    let added_recently = before
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if b.billed > a.billed && within(b.from)));
+    if added_recently {
+        return true;
+    }
+    let terms: Vec<(NaiveDate, TermLength)> = subscriptions
+        .iter()
+        .filter_map(|s| {
+            let length = match s.term {
+                Term::Monthly => TermLength::Month,
+                Term::Annual => TermLength::Year,
+                Term::Triennial => TermLength::ThreeYears,
+            };
+            s.term_start.map(|start| (start, length))
+        })
+        .collect();
+    if terms.is_empty() || terms.len() < subscriptions.len() {
+        return true;
+    }
+    terms.iter().any(|(start, length)| {
+        // The start of the term (or renewal) in force on the day.
+        let mut term = *start;
+        while let Some(end) = term_end(term, *length) {
+            if end >= day {
+                break;
+            }
+            match end.succ_opt() {
+                Some(next) => term = next,
+                None => break,
+            }
+        }
+        within(term)
+    })
+}
+
 fn suffix_is_trueup(id: &str) -> bool {
     id.contains("/trueup/")
 }
@@ -95,14 +143,29 @@ pub(crate) fn trueups(
     unit_price: Money,
     history: &History,
     previous: &Period,
+    subscriptions: &[SubscribedSku],
+    flags: &mut Vec<String>,
 ) -> Result<Vec<(PlanLine, Money)>, String> {
     let cycle = cycle_days(previous.start, CycleLength::Month);
     let mut out = Vec::new();
-    for pair in history.points.windows(2) {
+    for (index, pair) in history.points.windows(2).enumerate() {
         let [before, after] = pair else { continue };
         let old = i64::try_from(before.billed).map_err(|e| e.to_string())?;
         let new = i64::try_from(after.billed).map_err(|e| e.to_string())?;
         let day = after.from;
+        if new < old
+            && !reduction_allowed_on(
+                day,
+                subscriptions,
+                history.points.get(..=index).unwrap_or(&[]),
+            )
+        {
+            flags.push(format!(
+                "{} seats fewer on {day} is outside Microsoft's 7-day window after the term started or renewed: Microsoft keeps billing them, so the reduction is not credited",
+                old - new
+            ));
+            continue;
+        }
         let at = |quantity: i64, suffix: String, what: &'static str| Charge {
             quantity,
             from: day,

@@ -95,11 +95,19 @@ pub fn to_table(plan: &Plan) -> String {
                     l.amount.clone().unwrap_or_else(|| "-".into()),
                     l.billing.clone(),
                     l.agreement.clone().unwrap_or_default(),
-                    l.provenance
-                        .minimum
-                        .as_ref()
-                        .map(|m| format!("minimum {} ({} counted)", m.minimum, m.counted))
-                        .unwrap_or_default(),
+                    [
+                        l.provenance
+                            .minimum
+                            .as_ref()
+                            .map(|m| format!("minimum {} ({} counted)", m.minimum, m.counted)),
+                        (!l.provenance.flags.is_empty()).then(|| {
+                            format!("{} flag(s): see `tally explain`", l.provenance.flags.len())
+                        }),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 ]
             })
             .collect();
