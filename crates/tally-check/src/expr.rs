@@ -881,14 +881,49 @@ impl Checker<'_> {
         match (&receiver.ty, name.name.as_str()) {
             (Type::Error, _) => TExpr::error(span),
             (Type::Namespace(Namespace::M365), "sku") => {
-                let Some((sku, sku_span)) =
-                    self.literal_text(name, args, span, "m365.sku(\"SPB\")")
-                else {
+                // An optional second argument picks the commitment term.
+                let (first, term) = match args {
+                    [
+                        first,
+                        Expr {
+                            kind: ExprKind::Text(term),
+                            span: term_span,
+                        },
+                    ] => {
+                        if !["monthly", "annual", "triennial"].contains(&term.as_str()) {
+                            let help = did_you_mean(term, ["monthly", "annual", "triennial"])
+                                .unwrap_or_else(|| {
+                                    "the terms are `monthly`, `annual` and `triennial`".into()
+                                });
+                            self.report(
+                                Diagnostic::error(
+                                    Code::TypeMismatch,
+                                    format!("unknown term `{term}`"),
+                                    *term_span,
+                                )
+                                .with_help(help),
+                            );
+                            return TExpr::error(span);
+                        }
+                        (std::slice::from_ref(first), Some(term.clone()))
+                    }
+                    _ => (args, None),
+                };
+                let Some((sku, sku_span)) = self.literal_text(
+                    name,
+                    first,
+                    span,
+                    "m365.sku(\"SPB\") or m365.sku(\"SPB\", \"annual\")",
+                ) else {
                     return TExpr::error(span);
                 };
                 match self.sku_guids(&sku, sku_span) {
                     Some(guids) => TExpr {
-                        kind: TExprKind::SkuLookup { name: sku, guids },
+                        kind: TExprKind::SkuLookup {
+                            name: sku,
+                            guids,
+                            term,
+                        },
                         ty: Type::Record(Record::Sku),
                         span,
                     },

@@ -54,10 +54,13 @@ pub enum TExprKind {
     /// `list.field`: the field of every element.
     Project(Box<TExpr>, Field),
     Call(Builtin, Vec<TExpr>),
-    /// `m365.sku("SPB")`: the subscribed SKU whose GUID is one of these.
+    /// `m365.sku("SPB")`: the subscribed SKU whose GUID is one of these; `m365.sku("SPB",
+    /// "annual")`: only its subscriptions on that term (NCE monthly and annual commitments of
+    /// one SKU are different products).
     SkuLookup {
         name: String,
         guids: Vec<String>,
+        term: Option<String>,
     },
     /// `has_sku("SPB")` inside a user predicate.
     HasSku {

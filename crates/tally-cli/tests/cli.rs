@@ -407,7 +407,7 @@ fn a_sku_on_two_terms_adds_up_seats_but_has_no_single_cost() {
         failed.stderr
     );
     assert!(
-        failed.stderr.contains("part_number == \"SPB\""),
+        failed.stderr.contains("m365.sku(\"SPB\", \"annual\")"),
         "{}",
         failed.stderr
     );
@@ -418,8 +418,10 @@ fn a_sku_on_two_terms_adds_up_seats_but_has_no_single_cost() {
         "customer \"Acme Ltd\" {\n  tenant \"acme.onmicrosoft.com\"\n  currency GBP\n}\n\
          let bp = m365.sku(\"SPB\")\n\
          let annual = m365.skus where part_number == \"spb\" and term == \"annual\"\n\
+         let bp_annual = m365.sku(\"SPB\", \"annual\")\n\
          seats qty = bp.assigned\n\
-         annual_seats qty = sum(annual.assigned) price sum(annual.cost) * 112%\n",
+         annual_seats qty = sum(annual.assigned) price sum(annual.cost) * 112%\n\
+         annual_again qty = bp_annual.assigned price bp_annual.cost * 112%\n",
     )
     .unwrap();
     let run = run(&[
@@ -441,6 +443,11 @@ fn a_sku_on_two_terms_adds_up_seats_but_has_no_single_cost() {
     );
     assert_eq!(lines[1]["quantity"], 4);
     assert_eq!(lines[1]["unit_price"], "20.27");
+    assert_eq!(
+        lines[2]["quantity"], 4,
+        "m365.sku(name, term) picks one commitment"
+    );
+    assert_eq!(lines[2]["unit_price"], "20.27");
 }
 
 #[test]

@@ -136,12 +136,19 @@ pub fn evaluate(
 }
 
 /// The SKU GUIDs an expression reads through `m365.sku(...)`, following definitions.
-fn sku_lookups(program: &Program, expr: &TExpr, out: &mut Vec<String>, depth: usize) {
+fn sku_lookups(
+    program: &Program,
+    expr: &TExpr,
+    out: &mut Vec<(String, Option<String>)>,
+    depth: usize,
+) {
     if depth > 64 {
         return;
     }
     expr.walk(&mut |e| match &e.kind {
-        TExprKind::SkuLookup { guids, .. } => out.extend(guids.iter().cloned()),
+        TExprKind::SkuLookup { guids, term, .. } => {
+            out.extend(guids.iter().map(|g| (g.clone(), term.clone())));
+        }
         TExprKind::Let(id) => {
             if let Some(body) = program.lets.get(id) {
                 sku_lookups(program, body, out, depth + 1);
@@ -348,9 +355,10 @@ impl<'p> Evaluator<'p> {
             .subscribed_skus
             .iter()
             .filter(|s| {
-                guids
-                    .iter()
-                    .any(|g| g.eq_ignore_ascii_case(s.sku_id.trim()))
+                guids.iter().any(|(g, term)| {
+                    g.eq_ignore_ascii_case(s.sku_id.trim())
+                        && term.as_deref().is_none_or(|t| s.term.name() == t)
+                })
             })
             .cloned()
             .collect();
@@ -638,13 +646,14 @@ impl<'p> Evaluator<'p> {
                 let value = self.builtin(*builtin, values, expr, ctx)?;
                 self.traced(expr, ctx, value, steps)
             }
-            TExprKind::SkuLookup { name, guids } => {
+            TExprKind::SkuLookup { name, guids, term } => {
                 let matches: Vec<usize> = self
                     .tenant
                     .subscribed_skus
                     .iter()
                     .enumerate()
                     .filter(|(_, s)| guids.iter().any(|g| g.eq_ignore_ascii_case(&s.sku_id)))
+                    .filter(|(_, s)| term.as_deref().is_none_or(|t| s.term.name() == t))
                     .map(|(i, _)| i)
                     .collect();
                 let value = Value::Sku {
@@ -933,7 +942,7 @@ impl<'p> Evaluator<'p> {
                             expr.span,
                         )
                         .with_help(format!(
-                            "bill each term on its own line, e.g. `sum((m365.skus where part_number == \"{}\" and term == \"annual\").assigned)`",
+                            "bill each term on its own line, e.g. `m365.sku(\"{}\", \"annual\")`",
                             sku.part_number
                         )),
                     ))
