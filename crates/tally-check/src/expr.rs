@@ -796,6 +796,18 @@ impl Checker<'_> {
                     _ => wrong(self, &args[0], "a number or money"),
                 }
             }
+            Builtin::MonthsBetween | Builtin::DaysBetween => {
+                let usage = format!("{}(period.start, bp.term_end)", name.name);
+                if !self.arity(name, args, 2..=2, span, &usage) {
+                    return Type::Error;
+                }
+                for arg in args {
+                    if arg.ty != Type::Date {
+                        return wrong(self, arg, "dates");
+                    }
+                }
+                Type::Int
+            }
             Builtin::StartsWith | Builtin::EndsWith | Builtin::Contains => {
                 if !self.arity(
                     name,

@@ -24,6 +24,8 @@ pub enum Field {
     Cost,
     Term,
     BillingPlan,
+    TermStart,
+    TermEnd,
     // usage row
     UsageDate,
     SubscriptionId,
@@ -97,6 +99,18 @@ pub fn fields_of(record: Record) -> &'static [(&'static str, Field, FieldType, &
                 BillingPlan,
                 T::Text,
                 "`monthly` or `upfront`",
+            ),
+            (
+                "term_start",
+                TermStart,
+                T::Date,
+                "when the subscription's first term started",
+            ),
+            (
+                "term_end",
+                TermEnd,
+                T::Date,
+                "the last day of the term (or renewal) in force",
             ),
         ],
         Record::Usage => &[

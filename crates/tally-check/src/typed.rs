@@ -93,10 +93,15 @@ pub enum Builtin {
     StartsWith,
     EndsWith,
     Contains,
+    /// Whole months from one date to the day after another: `months_between(2021-10-20,
+    /// 2022-09-19)` is 11.
+    MonthsBetween,
+    /// Days from one date to another, both counted.
+    DaysBetween,
 }
 
 impl Builtin {
-    pub const ALL: [(&'static str, Builtin); 11] = [
+    pub const ALL: [(&'static str, Builtin); 13] = [
         ("max", Builtin::Max),
         ("min", Builtin::Min),
         ("count", Builtin::Count),
@@ -108,6 +113,8 @@ impl Builtin {
         ("starts_with", Builtin::StartsWith),
         ("ends_with", Builtin::EndsWith),
         ("contains", Builtin::Contains),
+        ("months_between", Builtin::MonthsBetween),
+        ("days_between", Builtin::DaysBetween),
     ];
 
     pub fn name(self) -> &'static str {

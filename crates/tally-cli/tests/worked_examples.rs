@@ -419,12 +419,31 @@ fn sku_json(unit: &str, seats: u32, change: Option<(&str, u32)>) -> String {
     )
 }
 
+/// C01: a change of billing plan from monthly to annual on 20 October 2021, for an annual term
+/// that started on 20 September, charges the rest of the term upfront by whole months:
+/// 250 × 11/12 = 229.1666…, truncated to 229.16, × 10 seats = 2291.60.
+#[test]
+fn the_billing_plan_change_is_reproduced_by_whole_months() {
+    let lines = plan_lines(
+        &header("USD", 20),
+        "let annual = m365.sku(\"O365_BUSINESS_PREMIUM\", \"annual\")\n\
+         upfront qty = annual.purchased\n\
+           price annual.cost * months_between(period.start, annual.term_end) / 12\n\
+           rounding truncate",
+        ("2021-10-20", "2021-11-19"),
+        r#"{ "sku_id": "f245ecc8-75af-4f8e-b61f-27d8114de5f3", "part_number": "O365_BUSINESS_PREMIUM", "purchased": 10, "assigned": 10, "unit_cost": { "amount": "250", "currency": "USD" }, "term": "annual", "billing_plan": "upfront", "term_start": "2021-09-20" }"#,
+    );
+    assert_eq!(
+        lines,
+        [("contoso/upfront".to_string(), "2291.60".to_string())]
+    );
+}
+
 /// The other documented examples whose figures are consistent (`other_proration_oracles.csv`):
 /// C02 (annual → monthly billing plan: 10 × 20 = 200), C05 (a legacy cancellation fee for 27 of
 /// 31 days, truncated: 16 / 31 × 27 = 13.93) and L01 (a legacy monthly licence added on
 /// 1 February, billed by stretch with half-up: 2.45 for 19 days of one seat, 3.10 for 12 days of
-/// two). C01 (whole-month proration of a billing-plan change) needs month-granular proration,
-/// which Tally does not have yet; T01 is `the_tiered_azure_example_is_reproduced`; the D rows are
+/// two). C01 is `the_billing_plan_change_is_reproduced_by_whole_months`; T01 is `the_tiered_azure_example_is_reproduced`; the D rows are
 /// dates only and are checked in `tally-billing`.
 #[test]
 fn other_consistent_examples_are_reproduced() {

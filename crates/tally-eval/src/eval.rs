@@ -135,6 +135,41 @@ pub fn evaluate(
     }
 }
 
+/// The last day of the term (or renewal) in force on `date`, for a term that first started on
+/// `start`: terms follow one another, each ending per Microsoft's month-end rule.
+fn current_term_end(start: NaiveDate, term: tally_snapshot::Term, date: NaiveDate) -> NaiveDate {
+    let length = match term {
+        tally_snapshot::Term::Monthly => tally_billing::TermLength::Month,
+        tally_snapshot::Term::Annual => tally_billing::TermLength::Year,
+        tally_snapshot::Term::Triennial => tally_billing::TermLength::ThreeYears,
+    };
+    let mut term_start = start;
+    loop {
+        let Some(end) = tally_billing::term_end(term_start, length) else {
+            return term_start;
+        };
+        match end.succ_opt() {
+            Some(next) if end < date => term_start = next,
+            _ => return end,
+        }
+    }
+}
+
+/// Whole months from `from` to the day after `to` (11 from 2021-10-20 to 2022-09-19).
+fn whole_months(from: NaiveDate, to: NaiveDate) -> i64 {
+    let Some(limit) = to.succ_opt() else {
+        return 0;
+    };
+    let mut months = 0;
+    while let Some(next) = from.checked_add_months(Months::new(months + 1)) {
+        if next > limit {
+            break;
+        }
+        months += 1;
+    }
+    i64::from(months)
+}
+
 /// The SKU GUIDs an expression reads through `m365.sku(...)`, following definitions.
 fn sku_lookups(
     program: &Program,
@@ -970,6 +1005,31 @@ impl<'p> Evaluator<'p> {
                         agreed("term", subscriptions.iter().all(|s| s.term == sku.term))?;
                         text(sku.term.name())
                     }
+                    Field::TermStart | Field::TermEnd => {
+                        let same = subscriptions
+                            .iter()
+                            .all(|s| s.term_start == sku.term_start && s.term == sku.term);
+                        agreed("term start", same)?;
+                        let Some(start) = sku.term_start else {
+                            return Err(self.error(
+                                ctx,
+                                Diagnostic::error(
+                                    Code::MissingData,
+                                    format!(
+                                        "the snapshot gives no `term_start` for `{}`",
+                                        sku.part_number
+                                    ),
+                                    expr.span,
+                                )
+                                .with_help("add the subscription's term start to the snapshot"),
+                            ));
+                        };
+                        if field == Field::TermStart {
+                            Value::Date(start)
+                        } else {
+                            Value::Date(current_term_end(start, sku.term, self.date))
+                        }
+                    }
                     Field::BillingPlan => {
                         let same = subscriptions
                             .iter()
@@ -1254,6 +1314,20 @@ impl<'p> Evaluator<'p> {
                 Value::Money(m) => Value::Money(Money::new(m.amount().abs(), m.currency())),
                 v => Value::Num(number(&v).abs()),
             },
+            Builtin::MonthsBetween | Builtin::DaysBetween => {
+                let date = |v: Option<&Value>| match v {
+                    Some(Value::Date(d)) => Some(*d),
+                    _ => None,
+                };
+                let (Some(from), Some(to)) = (date(args.first()), date(args.get(1))) else {
+                    return Ok(Value::Num(Decimal::ZERO));
+                };
+                Value::Num(Decimal::from(if builtin == Builtin::DaysBetween {
+                    tally_billing::inclusive_days(from, to)
+                } else {
+                    whole_months(from, to)
+                }))
+            }
             Builtin::StartsWith | Builtin::EndsWith | Builtin::Contains => {
                 let text = |v: Option<&Value>| match v {
                     Some(Value::Text(t)) => t.to_lowercase(),
