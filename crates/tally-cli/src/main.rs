@@ -2,8 +2,11 @@
 //! The only crate that knows about terminals, files and exit codes.
 
 mod explain;
+mod import;
 mod load;
 mod plan;
+
+pub(crate) use plan::write_whole;
 mod render;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -48,6 +51,36 @@ enum Command {
         #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
         format: PlanFormat,
         /// Write the plan to this file (whole or not at all) instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Build a snapshot from Microsoft Graph, Partner Center and other vendors' exports.
+    Import {
+        /// Graph exports of one tenant, as TENANT=USERS.json[,SUBSCRIBED_SKUS.json] (repeatable).
+        #[arg(long, value_name = "TENANT=USERS[,SKUS]")]
+        graph: Vec<String>,
+        /// Mapping CSV from Microsoft tenant or customer ids to tenant names (`microsoft_id,tenant`).
+        #[arg(long)]
+        mapping: Vec<PathBuf>,
+        /// Price list CSV for SKUs without reconciliation data.
+        #[arg(long = "price-list")]
+        price_lists: Vec<PathBuf>,
+        /// Partner Center NCE reconciliation files (CSV or the API's JSON).
+        #[arg(long)]
+        recon: Vec<PathBuf>,
+        /// Azure daily rated usage files (CSV or JSON), as FILE or TENANT=FILE.
+        #[arg(long, value_name = "[TENANT=]FILE")]
+        usage: Vec<String>,
+        /// Other vendors' counts CSV (`customer_or_tenant,counter,value,as_of`).
+        #[arg(long)]
+        counts: Vec<PathBuf>,
+        /// The billing month the snapshot is for, YYYY-MM.
+        #[arg(long)]
+        period: Option<String>,
+        /// Accept exports missing fields (e.g. Graph users without `accountEnabled`), with warnings.
+        #[arg(long)]
+        lenient: bool,
+        /// Write the snapshot here (whole or not at all) instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
@@ -116,6 +149,27 @@ fn main() -> ExitCode {
             format,
             output.as_deref(),
         ),
+        Command::Import {
+            graph,
+            mapping,
+            price_lists,
+            recon,
+            usage,
+            counts,
+            period,
+            lenient,
+            output,
+        } => import::import(import::ImportArgs {
+            graph,
+            mapping,
+            price_lists,
+            recon,
+            usage,
+            counts,
+            period,
+            lenient,
+            output,
+        }),
         Command::Explain {
             rules,
             snapshot,

@@ -266,7 +266,7 @@ pub(crate) fn plan(
 }
 
 /// Writes through a temporary file and a rename, so the file is never half-written.
-fn write_whole(path: &Path, text: &str) -> Result<(), Failure> {
+pub(crate) fn write_whole(path: &Path, text: &str) -> Result<(), Failure> {
     let io = |e: std::io::Error| Failure::Usage(format!("cannot write `{}`: {e}", path.display()));
     let file_name = path
         .file_name()

@@ -574,3 +574,96 @@ fn a_reduction_outside_the_seven_day_window_is_flagged_not_credited() {
         outside.stderr
     );
 }
+
+const FIXTURES: &str = "crates/tally-import/tests/fixtures";
+
+#[test]
+fn import_then_plan_through_the_real_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("snapshot.json");
+    let graph = format!(
+        "contoso.onmicrosoft.com={FIXTURES}/synthetic/users_select_pages.json,{FIXTURES}/graph-examples/subscribedSkus_list_response.json"
+    );
+    let imported = run(&[
+        "import",
+        "--graph",
+        &graph,
+        "--price-list",
+        "tests/fixtures/contoso-prices.csv",
+        "--counts",
+        "tests/fixtures/contoso-counts.csv",
+        "--period",
+        "2026-10",
+        "-o",
+        snapshot.to_str().unwrap(),
+    ]);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert!(
+        imported.stderr.contains("imported 1 tenant"),
+        "{}",
+        imported.stderr
+    );
+    let plan = run(&[
+        "plan",
+        "tests/fixtures/contoso.tally",
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let lines = plan["customers"][0]["lines"].as_array().unwrap();
+    let get = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {lines:?}"))
+    };
+    // 25 E5 seats enabled in subscribedSkus, at the price list's 30.80 + 10% = 33.88.
+    assert_eq!(get("contoso/e5_seats")["quantity"], 25);
+    assert_eq!(get("contoso/e5_seats")["amount"], "847.00");
+    // Ann (Sales) is enabled and licensed; Bob is disabled.
+    assert_eq!(get("contoso/support/department=Sales")["quantity"], 1);
+    assert_eq!(get("contoso/backup")["amount"], "10.50");
+}
+
+#[test]
+fn a_corrupt_recon_row_names_its_line_and_column_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let recon = dir.path().join("recon.csv");
+    let text =
+        std::fs::read_to_string(workspace().join("tests/fixtures/recon-contoso.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // Line 5 of the file (the header is line 1): its Quantity (column 18) becomes "1O".
+    let mut fields: Vec<String> = lines[4].split(',').map(str::to_string).collect();
+    fields[17] = "1O".into();
+    lines[4] = fields.join(",");
+    std::fs::write(&recon, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("snapshot.json");
+    let run = run(&[
+        "import",
+        "--recon",
+        recon.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("recon.csv:5: column `Quantity`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("\"1O\""), "{}", run.stderr);
+    assert!(!out.exists(), "a failed import must not write a snapshot");
+}
+
+#[test]
+fn a_wrong_file_type_is_named() {
+    let usage = format!(
+        "{FIXTURES}/partner-center-api-examples/daily_rated_usage_billed_DailyRatedUsageLineItem.json"
+    );
+    let run = run(&["import", "--recon", &usage]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("usage"), "{}", run.stderr);
+}

@@ -1,0 +1,108 @@
+//! `tally import`: build a snapshot from Microsoft's exports and other vendors' counts.
+
+use crate::plan::month;
+use crate::{Failure, write_whole};
+use std::path::{Path, PathBuf};
+use tally_import::{FileInput, GraphTenant, Inputs, Options, Source};
+
+pub(crate) struct ImportArgs {
+    pub graph: Vec<String>,
+    pub mapping: Vec<PathBuf>,
+    pub price_lists: Vec<PathBuf>,
+    pub recon: Vec<PathBuf>,
+    pub usage: Vec<String>,
+    pub counts: Vec<PathBuf>,
+    pub period: Option<String>,
+    pub lenient: bool,
+    pub output: Option<PathBuf>,
+}
+
+/// `TENANT=USERS.json[,SKUS.json]`.
+fn graph_tenant(text: &str) -> Result<GraphTenant, Failure> {
+    let bad = || {
+        Failure::Usage(format!(
+            "`--graph {text}`: write TENANT=USERS.json or TENANT=USERS.json,SUBSCRIBED_SKUS.json"
+        ))
+    };
+    let (tenant, files) = text.split_once('=').ok_or_else(bad)?;
+    let mut files = files.split(',').map(str::trim).filter(|f| !f.is_empty());
+    let users = files.next().ok_or_else(bad)?;
+    let subscribed_skus: Vec<Source> = files.map(Source::file).collect();
+    if tenant.trim().is_empty() {
+        return Err(bad());
+    }
+    Ok(GraphTenant {
+        tenant: tenant.trim().to_string(),
+        users: vec![Source::file(users)],
+        subscribed_skus,
+    })
+}
+
+/// `FILE` or `TENANT=FILE` (for usage exports whose customer columns are empty).
+fn usage_input(text: &str) -> FileInput {
+    match text.split_once('=') {
+        Some((tenant, file)) if !Path::new(text).exists() => FileInput {
+            source: Source::file(file),
+            tenant: Some(tenant.to_string()),
+        },
+        _ => FileInput::new(Source::file(text)),
+    }
+}
+
+pub(crate) fn import(args: ImportArgs) -> Result<(), Failure> {
+    let graph = args
+        .graph
+        .iter()
+        .map(|g| graph_tenant(g))
+        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = Inputs {
+        mapping: args.mapping.iter().map(Source::file).collect(),
+        graph,
+        price_lists: args.price_lists.iter().map(Source::file).collect(),
+        recon: args.recon.iter().map(Source::file).collect(),
+        usage: args.usage.iter().map(|u| usage_input(u)).collect(),
+        counts: args.counts.iter().map(Source::file).collect(),
+        period: args.period.as_deref().map(month).transpose()?,
+        options: Options {
+            lenient: args.lenient,
+            ..Options::default()
+        },
+    };
+    if inputs.graph.is_empty()
+        && inputs.recon.is_empty()
+        && inputs.usage.is_empty()
+        && inputs.counts.is_empty()
+    {
+        return Err(Failure::Usage(
+            "nothing to import: give --graph, --recon, --usage or --counts".into(),
+        ));
+    }
+    let (snapshot, warnings) = match tally_import::build_snapshot(&inputs) {
+        Ok(result) => result,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Err(Failure::Diagnostics);
+        }
+    };
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    let text = snapshot
+        .to_json_pretty()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let text = format!("{}\n", text.trim_end());
+    match args.output {
+        Some(path) => write_whole(&path, &text)?,
+        None => print!("{text}"),
+    }
+    let users: usize = snapshot.tenants.iter().map(|t| t.users.len()).sum();
+    let usage: usize = snapshot.tenants.iter().map(|t| t.azure_usage.len()).sum();
+    eprintln!(
+        "imported {} tenant{}: {users} users, {usage} usage rows, {} warning{}",
+        snapshot.tenants.len(),
+        if snapshot.tenants.len() == 1 { "" } else { "s" },
+        warnings.len(),
+        if warnings.len() == 1 { "" } else { "s" }
+    );
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! Where an input comes from: a file on disk, or bytes already in memory (tests, stdin).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::detect::{FileKind, detect};
+use crate::error::ImportError;
+
+/// How many bytes are looked at to recognise a file: enough for the longest header row (the
+/// 55-column usage header is about 800 bytes) and the first JSON object.
+pub(crate) const SNIFF_BYTES: usize = 16 * 1024;
+
+/// Read buffer for streamed CSV files; large buffers matter for million-row files.
+const BUFFER_BYTES: usize = 256 * 1024;
+
+/// One input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file on disk, opened when the import runs.
+    File(PathBuf),
+    /// Bytes in memory; `name` is used in messages in place of a path.
+    Memory { name: String, bytes: Vec<u8> },
+}
+
+impl Source {
+    pub fn file(path: impl Into<PathBuf>) -> Source {
+        Source::File(path.into())
+    }
+
+    pub fn memory(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Source {
+        Source::Memory {
+            name: name.into(),
+            bytes: bytes.into(),
+        }
+    }
+
+    /// The name used in messages: the path as given, or the in-memory name.
+    pub fn name(&self) -> String {
+        match self {
+            Source::File(path) => path.display().to_string(),
+            Source::Memory { name, .. } => name.clone(),
+        }
+    }
+
+    /// The path used to recognise the file (its extension is a hint when content is unclear).
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            Source::File(path) => path,
+            Source::Memory { name, .. } => Path::new(name),
+        }
+    }
+
+    /// A buffered reader over the content, for streaming.
+    pub(crate) fn open(&self) -> Result<Box<dyn BufRead + '_>, ImportError> {
+        match self {
+            Source::File(path) => {
+                let file = File::open(path)
+                    .map_err(|e| ImportError::file(self.name(), format!("cannot open: {e}")))?;
+                Ok(Box::new(BufReader::with_capacity(BUFFER_BYTES, file)))
+            }
+            Source::Memory { bytes, .. } => Ok(Box::new(bytes.as_slice())),
+        }
+    }
+
+    /// The whole content as text (for JSON and small CSV files), without a UTF-8 byte order
+    /// mark, after checking it is not a kind of file we cannot read.
+    pub(crate) fn read_text(&self) -> Result<String, ImportError> {
+        let mut bytes = Vec::new();
+        self.open()?
+            .read_to_end(&mut bytes)
+            .map_err(|e| ImportError::file(self.name(), format!("cannot read: {e}")))?;
+        check_readable(&self.name(), &bytes)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            let line = e
+                .as_bytes()
+                .get(..offset)
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64
+                + 1;
+            ImportError::file(
+                self.name(),
+                "the file is not UTF-8 text (save or export it as UTF-8)",
+            )
+            .at_line(Some(line))
+        })?;
+        Ok(match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        })
+    }
+
+    /// Recognise the file from its first bytes.
+    pub(crate) fn kind(&self) -> Result<FileKind, ImportError> {
+        let mut reader = self.open()?;
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        reader
+            .by_ref()
+            .take(SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| ImportError::file(self.name(), format!("cannot read: {e}")))?;
+        Ok(detect(self.path(), &head))
+    }
+}
+
+/// Refuse, with a useful message, the binary formats people export by mistake instead of
+/// pointing at a garbled first line.
+pub(crate) fn check_readable(name: &str, head: &[u8]) -> Result<(), ImportError> {
+    match detect(Path::new(name), head) {
+        FileKind::Binary(what) => Err(ImportError::file(name, what.message())),
+        _ => Ok(()),
+    }
+}

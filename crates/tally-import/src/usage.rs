@@ -1,0 +1,511 @@
+//! Azure plan daily rated usage: the reconciliation CSV (55 columns) or the API's
+//! `DailyRatedUsageLineItem` JSON (pages or JSON Lines).
+//!
+//! A month of usage for a large customer runs to millions of rows, so the CSV (and JSON Lines)
+//! is read as a stream, one record at a time, and rows are added into aggregates as they come:
+//! memory grows with the number of distinct aggregates, not rows. Repeated text (customer,
+//! subscription, meter, tags...) is stored once and keys are small integers, and a `Tags`
+//! value is parsed once per distinct text.
+//!
+//! Rows are aggregated by customer, Azure subscription (`EntitlementId`; the file's
+//! `SubscriptionId` is the Azure *plan*), resource group, meter category, meter name, tags,
+//! billing currency and day ([`UsageGranularity::Day`], the default, matching the snapshot's
+//! "one row per meter per day") or billing period ([`UsageGranularity::Period`]). The meter
+//! name is part of the key because quantities of different meters (hours, GB) cannot be added.
+//! Resource groups are compared ignoring case, as Azure does (Microsoft's own files spell one
+//! group `TESTRG` and `TestRG`); the first spelling seen is kept. Tags are compared as sets, so
+//! key order does not matter.
+//!
+//! `cost` is `BillingPreTaxTotal` (after partner-earned credit, before tax, unrounded) summed
+//! exactly in `BillingCurrency`; `quantity` is `Quantity` summed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use tally_money::{Currency, Money};
+use tally_snapshot::{Period, UsageRow};
+
+use crate::csvfile::CsvFile;
+use crate::detect::{FileKind, detect, wrong_kind};
+use crate::error::{ImportError, Warning};
+use crate::json;
+use crate::source::{SNIFF_BYTES, Source};
+use crate::table::{JsonCells, Row, columns, require_columns, sniff_delimiter};
+use crate::values;
+
+columns! {
+    pub(crate) enum Col {
+        CustomerId = "CustomerId",
+        CustomerDomainName = "CustomerDomainName",
+        UsageDate = "UsageDate",
+        MeterCategory = "MeterCategory",
+        MeterName = "MeterName",
+        ResourceGroup = "ResourceGroup",
+        EntitlementId = "EntitlementId",
+        Quantity = "Quantity",
+        BillingPreTaxTotal = "BillingPreTaxTotal",
+        BillingCurrency = "BillingCurrency",
+        Tags = "Tags",
+    }
+}
+
+const REQUIRED: [Col; 8] = [
+    Col::UsageDate,
+    Col::MeterCategory,
+    Col::MeterName,
+    Col::ResourceGroup,
+    Col::EntitlementId,
+    Col::Quantity,
+    Col::BillingPreTaxTotal,
+    Col::BillingCurrency,
+];
+
+/// How finely usage rows are aggregated in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UsageGranularity {
+    /// One row per day (`UsageDate`).
+    #[default]
+    Day,
+    /// One row per billing period, dated the period's first day (or, without a period, the
+    /// first day of the usage's calendar month).
+    Period,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UsageOptions {
+    pub granularity: UsageGranularity,
+    /// Rows outside the period are kept, with one warning per file counting them.
+    pub period: Option<Period>,
+}
+
+/// One aggregate, with the customer it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerUsage {
+    pub customer_id: Option<String>,
+    pub customer_domain: Option<String>,
+    pub row: UsageRow,
+    /// How many file rows were added into it.
+    pub source_rows: u64,
+    pub file: String,
+    /// Line of the first row added into it.
+    pub first_line: Option<u64>,
+}
+
+/// The result of reading one usage file.
+#[derive(Debug, Clone, Default)]
+pub struct UsageImport {
+    /// Sorted by customer, then date, subscription, resource group, meter, tags.
+    pub rows: Vec<CustomerUsage>,
+    /// Data rows read.
+    pub rows_read: u64,
+    pub warnings: Vec<Warning>,
+}
+
+/// Read one usage file (CSV, JSON pages or JSON Lines), streaming where the format allows.
+pub fn read_usage(source: &Source, options: &UsageOptions) -> Result<UsageImport, ImportError> {
+    let file = source.name();
+    let mut input = source.open()?;
+    let head = input
+        .fill_buf()
+        .map_err(|e| ImportError::file(&file, format!("cannot read: {e}")))?;
+    let head = head.get(..SNIFF_BYTES.min(head.len())).unwrap_or(head);
+    let kind = detect(source.path(), head);
+    let json = matches!(kind, FileKind::UsageJson | FileKind::OtherJson);
+    let json_lines = json && looks_like_json_lines(head);
+    let delimiter = sniff_delimiter(head);
+    let mut agg = Aggregator::new(file.clone(), *options);
+    match kind {
+        FileKind::UsageCsv | FileKind::Unknown => agg.read_csv(input, delimiter)?,
+        _ if json_lines => agg.read_json_lines(input)?,
+        _ if json => {
+            drop(input);
+            let text = source.read_text()?;
+            let collection = json::collection(&file, &text)?;
+            if collection.next_link.is_some() {
+                agg.warnings.push(Warning::file(
+                    &file,
+                    "the last page links to a next page: later pages are not in this file",
+                ));
+            }
+            for item in &collection.items {
+                let cells = JsonCells::new::<Col>(json::fields(&file, item)?.into_iter());
+                agg.add(&cells.row(&file, item.line, item.record))?;
+            }
+        }
+        other => return Err(wrong_kind(&file, &other, "an Azure daily rated usage file")),
+    }
+    Ok(agg.finish())
+}
+
+/// One complete JSON object on the first line: JSON Lines rather than a pretty-printed page.
+fn looks_like_json_lines(head: &[u8]) -> bool {
+    let head = head
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(head);
+    let Some(first) = head.split(|&b| b == b'\n').next() else {
+        return false;
+    };
+    let first = String::from_utf8_lossy(first);
+    let first = first.trim();
+    first.starts_with('{')
+        && serde_json::from_str::<serde::de::IgnoredAny>(first).is_ok()
+        && !first.contains("\"items\"")
+        && !first.contains("\"value\"")
+}
+
+/// Strings stored once; rows refer to them by number.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    values: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        self.values.push(s.to_string());
+        self.ids.insert(s.to_string(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        self.values.get(id as usize).map_or("", String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    customer: Option<u32>,
+    domain: Option<u32>,
+    entitlement: u32,
+    resource_group: u32,
+    category: u32,
+    meter: u32,
+    tags: u32,
+    currency: Currency,
+    date: NaiveDate,
+}
+
+struct Sum {
+    quantity: Decimal,
+    cost: Decimal,
+    rows: u64,
+    first_line: Option<u64>,
+}
+
+struct Aggregator {
+    file: String,
+    options: UsageOptions,
+    strings: Interner,
+    /// Resource group text → the id of its lower-case form.
+    group_key: HashMap<u32, u32>,
+    /// Lower-case resource group → first spelling seen.
+    group_shown: HashMap<u32, u32>,
+    /// `Tags` text → index into `tag_sets`.
+    tags_of: HashMap<u32, u32>,
+    tag_sets: Vec<BTreeMap<String, String>>,
+    tag_index: HashMap<BTreeMap<String, String>, u32>,
+    currencies: HashMap<u32, Currency>,
+    dates: HashMap<u32, NaiveDate>,
+    sums: HashMap<Key, Sum>,
+    rows_read: u64,
+    outside_period: u64,
+    warnings: Vec<Warning>,
+}
+
+impl Aggregator {
+    fn new(file: String, options: UsageOptions) -> Aggregator {
+        let mut agg = Aggregator {
+            file,
+            options,
+            strings: Interner::default(),
+            group_key: HashMap::new(),
+            group_shown: HashMap::new(),
+            tags_of: HashMap::new(),
+            tag_sets: Vec::new(),
+            tag_index: HashMap::new(),
+            currencies: HashMap::new(),
+            dates: HashMap::new(),
+            sums: HashMap::new(),
+            rows_read: 0,
+            outside_period: 0,
+            warnings: Vec::new(),
+        };
+        // Tag set 0 is "no tags".
+        agg.tag_sets.push(BTreeMap::new());
+        agg.tag_index.insert(BTreeMap::new(), 0);
+        agg
+    }
+
+    fn read_csv<R: std::io::Read>(&mut self, input: R, delimiter: u8) -> Result<(), ImportError> {
+        let file = self.file.clone();
+        let mut csv = CsvFile::open::<Col>(&file, input, delimiter)?;
+        require_columns(
+            &file,
+            &csv.columns,
+            &REQUIRED,
+            "not an Azure daily rated usage file",
+        )?;
+        let columns = csv.columns.clone();
+        // One record reused for every row: no allocation per row once warmed up.
+        let mut record = csv::StringRecord::new();
+        while let Some(at) = csv.next(&mut record)? {
+            self.add(&columns.row(&file, &record, at))?;
+        }
+        Ok(())
+    }
+
+    fn read_json_lines<R: BufRead>(&mut self, mut input: R) -> Result<(), ImportError> {
+        let file = self.file.clone();
+        let mut text = String::new();
+        let mut line_number = 0u64;
+        let mut record = 0u64;
+        loop {
+            text.clear();
+            let n = input.read_line(&mut text).map_err(|e| {
+                ImportError::file(&file, format!("cannot read: {e}")).at_line(Some(line_number + 1))
+            })?;
+            if n == 0 {
+                break;
+            }
+            line_number += 1;
+            let line = text.trim().trim_start_matches('\u{feff}');
+            if line.is_empty() {
+                continue;
+            }
+            record += 1;
+            let raw: &serde_json::value::RawValue = serde_json::from_str(line).map_err(|e| {
+                ImportError::file(&file, format!("not valid JSON: {e}"))
+                    .at_line(Some(line_number))
+                    .at_record(Some(record))
+            })?;
+            let item = json::Item {
+                line: Some(line_number),
+                record,
+                raw,
+            };
+            let cells = JsonCells::new::<Col>(json::fields(&file, &item)?.into_iter());
+            self.add(&cells.row(&file, Some(line_number), record))?;
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, row: &Row<'_>) -> Result<(), ImportError> {
+        self.rows_read += 1;
+        let date_text = row.required(Col::UsageDate)?;
+        let date_id = self.strings.id(date_text);
+        let date = match self.dates.get(&date_id) {
+            Some(d) => *d,
+            None => {
+                let d = values::stamp(date_text)
+                    .map_err(|m| row.error(Col::UsageDate, m))?
+                    .date;
+                self.dates.insert(date_id, d);
+                d
+            }
+        };
+        if let Some(p) = self.options.period
+            && !p.contains(date)
+        {
+            self.outside_period += 1;
+        }
+        let bucket = match (self.options.granularity, self.options.period) {
+            (UsageGranularity::Day, _) => date,
+            (UsageGranularity::Period, Some(p)) => p.start,
+            (UsageGranularity::Period, None) => date.with_day(1).unwrap_or(date),
+        };
+        let quantity = row.required_decimal(Col::Quantity)?;
+        let cost = row.required_decimal(Col::BillingPreTaxTotal)?;
+        let currency_text = row.required(Col::BillingCurrency)?;
+        let currency_id = self.strings.id(currency_text);
+        let currency = match self.currencies.get(&currency_id) {
+            Some(c) => *c,
+            None => {
+                let c = values::currency(currency_text)
+                    .map_err(|m| row.error(Col::BillingCurrency, m))?;
+                self.currencies.insert(currency_id, c);
+                c
+            }
+        };
+        let customer = row.text(Col::CustomerId).map(|t| self.strings.id(t));
+        let domain = row
+            .text(Col::CustomerDomainName)
+            .map(|t| self.strings.id(t));
+        let entitlement = self.strings.id(row.required(Col::EntitlementId)?);
+        let group_raw = self.strings.id(row.text(Col::ResourceGroup).unwrap_or(""));
+        let resource_group = match self.group_key.get(&group_raw) {
+            Some(&k) => k,
+            None => {
+                let lower = self.strings.get(group_raw).to_lowercase();
+                let k = self.strings.id(&lower);
+                self.group_key.insert(group_raw, k);
+                self.group_shown.entry(k).or_insert(group_raw);
+                k
+            }
+        };
+        let category = self.strings.id(row.required(Col::MeterCategory)?);
+        let meter = self.strings.id(row.required(Col::MeterName)?);
+        let tags = match row.text(Col::Tags) {
+            None => 0,
+            Some(text) => {
+                let raw = self.strings.id(text);
+                match self.tags_of.get(&raw) {
+                    Some(&t) => t,
+                    None => {
+                        let set = parse_tags(text).map_err(|m| row.error(Col::Tags, m))?;
+                        let next = u32::try_from(self.tag_sets.len()).unwrap_or(u32::MAX);
+                        let t = *self.tag_index.entry(set.clone()).or_insert(next);
+                        if t == next {
+                            self.tag_sets.push(set);
+                        }
+                        self.tags_of.insert(raw, t);
+                        t
+                    }
+                }
+            }
+        };
+        let key = Key {
+            customer,
+            domain,
+            entitlement,
+            resource_group,
+            category,
+            meter,
+            tags,
+            currency,
+            date: bucket,
+        };
+        let sum = self.sums.entry(key).or_insert(Sum {
+            quantity: Decimal::ZERO,
+            cost: Decimal::ZERO,
+            rows: 0,
+            first_line: row.line,
+        });
+        let overflow = |c| row.error(c, "the running total overflows");
+        sum.quantity = sum
+            .quantity
+            .checked_add(quantity)
+            .ok_or_else(|| overflow(Col::Quantity))?;
+        sum.cost = sum
+            .cost
+            .checked_add(cost)
+            .ok_or_else(|| overflow(Col::BillingPreTaxTotal))?;
+        sum.rows += 1;
+        Ok(())
+    }
+
+    fn finish(mut self) -> UsageImport {
+        if self.outside_period > 0
+            && let Some(p) = self.options.period
+        {
+            self.warnings.push(Warning::file(
+                &self.file,
+                format!(
+                    "{} row(s) are dated outside the period {} to {}; they are kept",
+                    self.outside_period, p.start, p.end
+                ),
+            ));
+        }
+        // Sort the small integer keys by the text they stand for (no allocation per
+        // comparison), then build the output rows in order, freeing the sums as we go.
+        let sums = std::mem::take(&mut self.sums);
+        let mut sums: Vec<(Key, Sum)> = sums.into_iter().collect();
+        let text = |id: Option<u32>| id.map(|i| self.strings.get(i));
+        let empty = BTreeMap::new();
+        let tags = |t: u32| self.tag_sets.get(t as usize).unwrap_or(&empty);
+        sums.sort_by(|(a, _), (b, _)| {
+            (
+                text(a.customer),
+                text(a.domain),
+                a.date,
+                self.strings.get(a.entitlement),
+                self.strings.get(a.resource_group),
+                self.strings.get(a.category),
+                self.strings.get(a.meter),
+                tags(a.tags),
+                a.currency.code(),
+            )
+                .cmp(&(
+                    text(b.customer),
+                    text(b.domain),
+                    b.date,
+                    self.strings.get(b.entitlement),
+                    self.strings.get(b.resource_group),
+                    self.strings.get(b.category),
+                    self.strings.get(b.meter),
+                    tags(b.tags),
+                    b.currency.code(),
+                ))
+        });
+        let owned = |id: u32| self.strings.get(id).to_string();
+        let rows = sums
+            .into_iter()
+            .map(|(k, s)| {
+                let shown = self
+                    .group_shown
+                    .get(&k.resource_group)
+                    .copied()
+                    .unwrap_or(k.resource_group);
+                CustomerUsage {
+                    customer_id: k.customer.map(owned),
+                    customer_domain: k.domain.map(owned),
+                    row: UsageRow {
+                        date: k.date,
+                        subscription_id: owned(k.entitlement),
+                        resource_group: owned(shown),
+                        meter_category: owned(k.category),
+                        meter_name: owned(k.meter),
+                        quantity: s.quantity,
+                        cost: Money::new(s.cost, k.currency),
+                        tags: tags(k.tags).clone(),
+                    },
+                    source_rows: s.rows,
+                    file: self.file.clone(),
+                    first_line: s.first_line,
+                }
+            })
+            .collect();
+        UsageImport {
+            rows,
+            rows_read: self.rows_read,
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// A `Tags` cell: a JSON object, possibly empty. Azure cost exports have also been seen
+/// without the outer braces (`"env": "prod","cc": "12"`), so those are added when missing.
+/// Values that are not strings are kept as their JSON text; `null` becomes empty.
+pub(crate) fn parse_tags(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let t = text.trim();
+    if t.is_empty() || t == "{}" {
+        return Ok(BTreeMap::new());
+    }
+    let wrapped;
+    let object_text = if t.starts_with('{') {
+        t
+    } else {
+        wrapped = format!("{{{t}}}");
+        &wrapped
+    };
+    let map: serde_json::Map<String, Value> = serde_json::from_str(object_text).map_err(|e| {
+        format!("expected tags as a JSON object such as {{\"department\": \"Sales\"}}, found {text:?} ({e})")
+    })?;
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s,
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (k, v)
+        })
+        .collect())
+}
