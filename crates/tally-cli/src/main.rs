@@ -5,6 +5,7 @@ mod explain;
 mod import;
 mod load;
 mod plan;
+mod reconcile;
 
 pub(crate) use plan::write_whole;
 mod render;
@@ -83,6 +84,32 @@ enum Command {
         /// Write the snapshot here (whole or not at all) instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+    /// Compare what Microsoft charges (reconciliation and usage files) with what a plan bills.
+    Reconcile {
+        /// The plan, as written by `tally plan --format json`.
+        #[arg(long)]
+        plan: PathBuf,
+        /// Partner Center NCE reconciliation files for the period (CSV or JSON).
+        #[arg(long)]
+        recon: Vec<PathBuf>,
+        /// Azure daily rated usage files for the period.
+        #[arg(long)]
+        usage: Vec<PathBuf>,
+        /// Mapping CSV from Microsoft customer ids to tenant names.
+        #[arg(long)]
+        mapping: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+        /// Exit 1 when any licence is paid for but not billed.
+        #[arg(long)]
+        fail_on_leakage: bool,
+        /// Exit 1 when anything is billed for less than it costs.
+        #[arg(long)]
+        fail_on_negative_margin: bool,
+        /// Exit 1 when any item's margin is under this percentage (e.g. 10).
+        #[arg(long)]
+        min_margin: Option<String>,
     },
     /// Show how one line's quantity and amount were computed.
     Explain {
@@ -169,6 +196,25 @@ fn main() -> ExitCode {
             period,
             lenient,
             output,
+        }),
+        Command::Reconcile {
+            plan,
+            recon,
+            usage,
+            mapping,
+            format,
+            fail_on_leakage,
+            fail_on_negative_margin,
+            min_margin,
+        } => reconcile::reconcile(reconcile::ReconcileArgs {
+            plan,
+            recon,
+            usage,
+            mapping,
+            json: matches!(format, CheckFormat::Json),
+            fail_on_leakage,
+            fail_on_negative_margin,
+            min_margin,
         }),
         Command::Explain {
             rules,

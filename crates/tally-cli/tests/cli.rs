@@ -667,3 +667,94 @@ fn a_wrong_file_type_is_named() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("usage"), "{}", run.stderr);
 }
+
+#[test]
+fn import_plan_and_reconcile_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("snapshot.json");
+    let plan = dir.path().join("plan.json");
+    let graph = format!(
+        "contoso.onmicrosoft.com={FIXTURES}/synthetic/users_select_pages.json,tests/fixtures/contoso-skus.json"
+    );
+    let imported = run(&[
+        "import",
+        "--graph",
+        &graph,
+        "--recon",
+        "tests/fixtures/recon-contoso.csv",
+        "--period",
+        "2021-07",
+        "-o",
+        snapshot.to_str().unwrap(),
+    ]);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let planned = run(&[
+        "plan",
+        "tests/fixtures/contoso-reseller.tally",
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    let reconciled = run(&[
+        "reconcile",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--recon",
+        "tests/fixtures/recon-contoso.csv",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        reconciled.code, 0,
+        "no thresholds asked for: {}",
+        reconciled.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&reconciled.stdout).unwrap();
+    let rows = report["customers"][0]["rows"].as_array().unwrap();
+    let row = |item: &str| {
+        rows.iter()
+            .find(|r| r["item"] == item)
+            .unwrap_or_else(|| panic!("no {item}: {rows:?}"))
+    };
+    // E1: 100 seats paid to Microsoft (the partial upgrade's charge of 492.00), no one billed.
+    assert_eq!(row("Office 365 E1")["status"], "leakage");
+    assert_eq!(row("Office 365 E1")["paid_seats"], 100);
+    assert_eq!(row("Office 365 E1")["cost"], "492");
+    // E5 billed at 95% of its 52.61 cost: 25 × 49.98 = 1249.50 against 1315.25.
+    assert_eq!(row("Office 365 E5")["status"], "negative_margin");
+    assert_eq!(row("Office 365 E5")["margin"], "-65.75");
+    assert_eq!(row("Office 365 E5")["billed"], "1249.50");
+
+    let strict = run(&[
+        "reconcile",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--recon",
+        "tests/fixtures/recon-contoso.csv",
+        "--fail-on-leakage",
+        "--min-margin",
+        "10%",
+    ]);
+    assert_eq!(
+        strict.code, 1,
+        "thresholds crossed must fail CI: {}",
+        strict.stderr
+    );
+    assert!(
+        strict.stderr.contains(
+            "threshold crossed: Contoso / Office 365 E1: leakage (paid 100 seats, billed 0)"
+        ),
+        "{}",
+        strict.stderr
+    );
+    assert!(
+        strict.stderr.contains("margin -5.26% is under 10%"),
+        "{}",
+        strict.stderr
+    );
+    assert!(strict.stdout.contains("LEAKAGE"), "{}", strict.stdout);
+}

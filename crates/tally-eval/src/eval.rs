@@ -184,6 +184,9 @@ fn sku_lookups(
         TExprKind::SkuLookup { guids, term, .. } => {
             out.extend(guids.iter().map(|g| (g.clone(), term.clone())));
         }
+        TExprKind::HasSku { guids, .. } => {
+            out.extend(guids.iter().map(|g| (g.clone(), None)));
+        }
         TExprKind::Let(id) => {
             if let Some(body) = program.lets.get(id) {
                 sku_lookups(program, body, out, depth + 1);
@@ -191,6 +194,24 @@ fn sku_lookups(
         }
         _ => {}
     });
+}
+
+/// Whether an expression reads `azure.usage`, following definitions.
+fn reads_usage(program: &Program, expr: &TExpr, depth: usize) -> bool {
+    if depth > 64 {
+        return false;
+    }
+    let mut found = false;
+    expr.walk(&mut |e| match &e.kind {
+        TExprKind::Source(Source::Usage) => found = true,
+        TExprKind::Let(id) => {
+            if let Some(body) = program.lets.get(id) {
+                found |= reads_usage(program, body, depth + 1);
+            }
+        }
+        _ => {}
+    });
+    found
 }
 
 /// The price in force on `date`. A price with an `until` covers its days and overrides the
@@ -276,6 +297,8 @@ impl<'p> Evaluator<'p> {
             conversions: Vec::new(),
             bundle: Vec::new(),
             subscriptions: Vec::new(),
+            sku_ids: Vec::new(),
+            azure: false,
             name: line.name.clone(),
             quantity: None,
             minimum: None,
@@ -397,6 +420,17 @@ impl<'p> Evaluator<'p> {
             })
             .cloned()
             .collect();
+        // What the line resells: the SKUs its quantity or price reads, or whose holders it counts.
+        let mut resold = Vec::new();
+        sku_lookups(self.program, &line.value, &mut resold, 0);
+        if let Some(price) = &line.price {
+            sku_lookups(self.program, price, &mut resold, 0);
+        }
+        let mut ids: Vec<String> = resold.iter().map(|(g, _)| g.to_lowercase()).collect();
+        ids.sort();
+        ids.dedup();
+        result.sku_ids = ids;
+        result.azure = reads_usage(self.program, &line.value, 0);
         result.steps = steps;
         result.conversions = std::mem::take(&mut *self.conversions.borrow_mut());
         Ok(result)

@@ -90,6 +90,10 @@ pub struct LineResult {
     /// The Microsoft subscriptions whose seats drive the quantity (through `m365.sku(...)`), for
     /// the NCE rules that depend on their terms.
     pub subscriptions: Vec<tally_snapshot::SubscribedSku>,
+    /// The SKU GUIDs the line's quantity reads (`m365.sku(...)`), whether subscribed or not.
+    pub sku_ids: Vec<String>,
+    /// Whether the line's value reads Azure usage.
+    pub azure: bool,
     /// (product, unit price) of each product of a bundle line.
     pub bundle: Vec<(String, Money)>,
     /// Snapshot money converted into the customer's currency for this line.

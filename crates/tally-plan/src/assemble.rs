@@ -108,6 +108,10 @@ pub fn assemble_customer(
                 .clone()
                 .or_else(|| program.customer.psa.as_ref().map(|p| p.agreement.clone())),
             split: None,
+            microsoft: (!result.sku_ids.is_empty() || result.azure).then(|| MicrosoftLink {
+                sku_ids: result.sku_ids.clone(),
+                azure: result.azure,
+            }),
             proration: None,
             provenance: Provenance {
                 file: rules_path.to_string(),

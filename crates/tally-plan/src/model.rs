@@ -78,11 +78,24 @@ pub struct PlanLine {
     pub agreement: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub split: Option<SplitPart>,
+    /// What the line resells from Microsoft, for reconciliation: the SKUs its quantity reads,
+    /// or Azure usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub microsoft: Option<MicrosoftLink>,
     /// For a prorated charge: which days of which cycle, and how it was rounded. `amount` is then
     /// the prorated amount, not `quantity × unit_price`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proration: Option<Proration>,
     pub provenance: Provenance,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MicrosoftLink {
+    /// SKU GUIDs (Graph `skuId`), lower case.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sku_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub azure: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,92 @@
+//! `tally reconcile`: what Microsoft charges against what the plan bills.
+
+use crate::Failure;
+use crate::load::read;
+use std::path::PathBuf;
+use std::str::FromStr;
+use tally_import::usage::{UsageOptions, read_usage};
+use tally_import::{CostBasis, Mapping, Source, UsageGranularity};
+use tally_money::Decimal;
+use tally_reconcile::Thresholds;
+
+pub(crate) struct ReconcileArgs {
+    pub plan: PathBuf,
+    pub recon: Vec<PathBuf>,
+    pub usage: Vec<PathBuf>,
+    pub mapping: Vec<PathBuf>,
+    pub json: bool,
+    pub fail_on_leakage: bool,
+    pub fail_on_negative_margin: bool,
+    pub min_margin: Option<String>,
+}
+
+fn data_error(error: tally_import::ImportError) -> Failure {
+    eprintln!("error: {error}");
+    Failure::Diagnostics
+}
+
+pub(crate) fn reconcile(args: ReconcileArgs) -> Result<(), Failure> {
+    let plan_text = read(&args.plan)?;
+    let plan: tally_plan::Plan = serde_json::from_str(&plan_text).map_err(|e| {
+        Failure::Usage(format!(
+            "`{}` is not a plan (write one with `tally plan ... --format json`): {e}",
+            args.plan.display()
+        ))
+    })?;
+    let min_margin_percent = args
+        .min_margin
+        .as_deref()
+        .map(|m| {
+            Decimal::from_str(m.trim().trim_end_matches('%')).map_err(|_| {
+                Failure::Usage(format!(
+                    "`--min-margin {m}` is not a percentage: write e.g. 10 or 10%"
+                ))
+            })
+        })
+        .transpose()?;
+    let mut mapping = Mapping::default();
+    for path in &args.mapping {
+        let read = Mapping::read(&Source::file(path)).map_err(data_error)?;
+        mapping
+            .merge(read, &path.display().to_string())
+            .map_err(data_error)?;
+    }
+    let recon_sources: Vec<Source> = args.recon.iter().map(Source::file).collect();
+    let recon = tally_import::recon::read_recon(&recon_sources, CostBasis::default())
+        .map_err(data_error)?;
+    let period = tally_snapshot::Period {
+        start: plan.period.start,
+        end: plan.period.end,
+    };
+    let mut usage = Vec::new();
+    for path in &args.usage {
+        let options = UsageOptions {
+            granularity: UsageGranularity::Period,
+            period: Some(period),
+        };
+        let imported = read_usage(&Source::file(path), &options).map_err(data_error)?;
+        usage.extend(imported.rows);
+    }
+    let mapping = (!mapping.is_empty()).then_some(&mapping);
+    let report = tally_reconcile::reconcile(&plan, &recon, &usage, mapping);
+    let text = if args.json {
+        tally_reconcile::to_json(&report).map_err(|e| Failure::Usage(e.to_string()))?
+    } else {
+        tally_reconcile::render_table(&report)
+    };
+    print!("{text}");
+    let thresholds = Thresholds {
+        fail_on_leakage: args.fail_on_leakage,
+        fail_on_negative_margin: args.fail_on_negative_margin,
+        min_margin_percent,
+    };
+    let breaches = tally_reconcile::breaches(&report, &thresholds);
+    for breach in &breaches {
+        eprintln!("threshold crossed: {breach}");
+    }
+    if breaches.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Diagnostics)
+    }
+}
