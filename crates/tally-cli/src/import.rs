@@ -65,6 +65,7 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), Failure> {
         period: args.period.as_deref().map(month).transpose()?,
         options: Options {
             lenient: args.lenient,
+            progress: progress::start(),
             ..Options::default()
         },
     };
@@ -77,7 +78,9 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), Failure> {
             "nothing to import: give --graph, --recon, --usage or --counts".into(),
         ));
     }
-    let (snapshot, warnings) = match tally_import::build_snapshot(&inputs) {
+    let imported = tally_import::build_snapshot(&inputs);
+    progress::finish();
+    let (snapshot, warnings) = match imported {
         Ok(result) => result,
         Err(error) => {
             eprintln!("error: {error}");
@@ -105,4 +108,40 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), Failure> {
         if warnings.len() == 1 { "" } else { "s" }
     );
     Ok(())
+}
+
+/// A row counter on standard error while usage files are read, only when it is a terminal (CI
+/// logs and pipes stay quiet).
+mod progress {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::io::IsTerminal;
+    use std::sync::OnceLock;
+
+    static BAR: OnceLock<ProgressBar> = OnceLock::new();
+
+    pub(super) fn start() -> Option<fn(u64)> {
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} reading usage: {pos} rows ({per_sec})")
+        {
+            bar.set_style(style);
+        }
+        let _ = BAR.set(bar);
+        Some(report)
+    }
+
+    fn report(rows: u64) {
+        if let Some(bar) = BAR.get() {
+            bar.set_position(rows);
+        }
+    }
+
+    pub(super) fn finish() {
+        if let Some(bar) = BAR.get() {
+            bar.finish_and_clear();
+        }
+    }
 }

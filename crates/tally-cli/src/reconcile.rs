@@ -63,6 +63,7 @@ pub(crate) fn reconcile(args: ReconcileArgs) -> Result<(), Failure> {
         let options = UsageOptions {
             granularity: UsageGranularity::Period,
             period: Some(period),
+            progress: None,
         };
         let imported = read_usage(&Source::file(path), &options).map_err(data_error)?;
         usage.extend(imported.rows);

@@ -483,3 +483,31 @@ fn other_consistent_examples_are_reproduced() {
         ]
     );
 }
+
+/// L08 and L09 (legacy conversions; only their unit prices are usable, the amounts column of the
+/// documentation has 10× typos): L08 refunds a 21.10 monthly licence for 25 of 31 days, the unit
+/// truncated (17.01); L09 refunds a 48.60 annual licence for 364 of 365 days (48.46).
+#[test]
+fn the_legacy_conversion_unit_prices_are_reproduced() {
+    let l08 = plan_lines(
+        &header("USD", 26),
+        "legacy qty = s.purchased price s.cost prorate daily rounding truncate_unit",
+        ("2021-06-26", "2021-07-25"),
+        &sku_json("21.10", 1, Some(("2021-06-01", 0))),
+    );
+    assert!(
+        l08.contains(&(
+            "contoso/legacy/trueup/2021-06-01".to_string(),
+            "-17.01".to_string()
+        )),
+        "{l08:?}"
+    );
+
+    let l09 = plan_lines(
+        &header("USD", 1),
+        "refund qty = s.purchased price -(s.cost * days_between(2020-10-02, 2021-09-30) / 365) rounding truncate",
+        ("2020-10-01", "2020-10-31"),
+        &sku_json("48.60", 1, None),
+    );
+    assert_eq!(l09, [("contoso/refund".to_string(), "-48.46".to_string())]);
+}

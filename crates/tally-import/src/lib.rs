@@ -105,6 +105,8 @@ pub struct Options {
     pub lenient: bool,
     pub usage_granularity: UsageGranularity,
     pub cost_basis: CostBasis,
+    /// Told the number of usage rows read so far, now and then (see `UsageOptions::progress`).
+    pub progress: Option<fn(u64)>,
 }
 
 /// Everything to import. Any field may be empty.
@@ -254,6 +256,7 @@ pub fn import(inputs: &Inputs) -> Result<Import, ImportError> {
     let usage_options = usage::UsageOptions {
         granularity: inputs.options.usage_granularity,
         period: inputs.period,
+        progress: inputs.options.progress,
     };
     for input in &inputs.usage {
         let file = input.source.name();

@@ -79,6 +79,9 @@ pub struct UsageOptions {
     pub granularity: UsageGranularity,
     /// Rows outside the period are kept, with one warning per file counting them.
     pub period: Option<Period>,
+    /// Called with the number of rows read so far, every 10,000 rows (for a progress display;
+    /// the importer itself never writes to the terminal).
+    pub progress: Option<fn(u64)>,
 }
 
 /// One aggregate, with the customer it belongs to.
@@ -298,6 +301,11 @@ impl Aggregator {
 
     fn add(&mut self, row: &Row<'_>) -> Result<(), ImportError> {
         self.rows_read += 1;
+        if self.rows_read % 10_000 == 0
+            && let Some(progress) = self.options.progress
+        {
+            progress(self.rows_read);
+        }
         let date_text = row.required(Col::UsageDate)?;
         let date_id = self.strings.id(date_text);
         let date = match self.dates.get(&date_id) {

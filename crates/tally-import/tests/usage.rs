@@ -177,6 +177,7 @@ fn csv_rows_aggregate_by_day_meter_group_and_tags() {
                 start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
                 end: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
             }),
+            progress: None,
         },
     )
     .unwrap();
