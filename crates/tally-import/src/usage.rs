@@ -301,7 +301,7 @@ impl Aggregator {
 
     fn add(&mut self, row: &Row<'_>) -> Result<(), ImportError> {
         self.rows_read += 1;
-        if self.rows_read % 10_000 == 0
+        if self.rows_read.is_multiple_of(10_000)
             && let Some(progress) = self.options.progress
         {
             progress(self.rows_read);
