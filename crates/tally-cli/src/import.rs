@@ -125,7 +125,7 @@ mod progress {
         }
         let bar = ProgressBar::new_spinner();
         if let Ok(style) =
-            ProgressStyle::with_template("{spinner} reading usage: {pos} rows ({per_sec})")
+            ProgressStyle::with_template("{spinner} reading usage: {human_pos} rows in {elapsed}")
         {
             bar.set_style(style);
         }
