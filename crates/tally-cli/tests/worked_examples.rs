@@ -80,9 +80,44 @@ fn sku(
     }
 }
 
+/// Runs `tally plan --format json` on these rules and snapshot; returns the plan's lines.
+fn plan_json(rules: &str, snapshot: &str) -> Vec<serde_json::Value> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.tally"), rules).unwrap();
+    std::fs::write(dir.path().join("snapshot.json"), snapshot).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args([
+            "plan",
+            "rules.tally",
+            "--snapshot",
+            "snapshot.json",
+            "--format",
+            "json",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "tally plan failed:\n{stderr}");
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    plan["customers"][0]["lines"].as_array().unwrap().clone()
+}
+
+/// (id, amount) of each line.
+fn amounts(lines: &[serde_json::Value]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .map(|l| {
+            (
+                l["id"].as_str().unwrap().to_string(),
+                l["amount"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// Plans the scenario with the given rounding; returns line id → amount.
 fn plan(scenario: &Scenario, rounding: &str) -> BTreeMap<String, String> {
-    let dir = tempfile::tempdir().unwrap();
     let mut rules = format!(
         "customer \"Contoso\" {{\n  tenant \"contoso.onmicrosoft.com\"\n  currency USD\n  billing_day {}\n}}\n",
         scenario.billing_day
@@ -107,34 +142,7 @@ fn plan(scenario: &Scenario, rounding: &str) -> BTreeMap<String, String> {
         scenario.period.1,
         skus.join(", ")
     );
-    std::fs::write(dir.path().join("rules.tally"), rules).unwrap();
-    std::fs::write(dir.path().join("snapshot.json"), snapshot).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .args([
-            "plan",
-            "rules.tally",
-            "--snapshot",
-            "snapshot.json",
-            "--format",
-            "json",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "tally plan failed:\n{stderr}");
-    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    plan["customers"][0]["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            (
-                l["id"].as_str().unwrap().to_string(),
-                l["amount"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    amounts(&plan_json(&rules, &snapshot)).into_iter().collect()
 }
 
 /// (example id, scenario, the plan line that must carry the documented total).
@@ -309,40 +317,14 @@ fn every_consistent_nce_license_example_is_reproduced_to_the_cent() {
 /// 5 units at 0 and a second of 32 units at 2.5415 = 81.328, invoiced as 81.33 (half-up).
 #[test]
 fn the_tiered_azure_example_is_reproduced() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("rules.tally"),
+    let lines = plan_json(
         "customer \"Contoso\" {\n  tenant \"contoso.onmicrosoft.com\"\n  currency EUR\n}\n\
          log_analytics qty = counter(\"log_analytics.units\")\n\
            tiers graduated { 5: 0.00 EUR, above: 2.99 EUR * (100% - 15%) }\n\
            rounding half_up\n\
            billing arrears\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("snapshot.json"),
         r#"{ "version": 2, "period": { "start": "2023-10-01", "end": "2023-10-31" }, "tenants": [ { "tenant": "contoso.onmicrosoft.com", "counters": [ { "name": "log_analytics.units", "value": 37, "as_of": "2023-10-31" } ] } ] }"#,
-    )
-    .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .args([
-            "plan",
-            "rules.tally",
-            "--snapshot",
-            "snapshot.json",
-            "--format",
-            "json",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
     );
-    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let lines = plan["customers"][0]["lines"].as_array().unwrap();
     let shown: Vec<(i64, &str, &str)> = lines
         .iter()
         .map(|l| {
@@ -363,45 +345,11 @@ fn plan_lines(
     period: (&str, &str),
     sku_json: &str,
 ) -> Vec<(String, String)> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rules.tally"), format!("{header}\n{rules}")).unwrap();
-    std::fs::write(
-        dir.path().join("snapshot.json"),
-        format!(
-            r#"{{ "version": 2, "period": {{ "start": "{}", "end": "{}" }}, "tenants": [ {{ "tenant": "contoso.onmicrosoft.com", "subscribed_skus": [ {sku_json} ] }} ] }}"#,
-            period.0, period.1
-        ),
-    )
-    .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .args([
-            "plan",
-            "rules.tally",
-            "--snapshot",
-            "snapshot.json",
-            "--format",
-            "json",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let snapshot = format!(
+        r#"{{ "version": 2, "period": {{ "start": "{}", "end": "{}" }}, "tenants": [ {{ "tenant": "contoso.onmicrosoft.com", "subscribed_skus": [ {sku_json} ] }} ] }}"#,
+        period.0, period.1
     );
-    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    plan["customers"][0]["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            (
-                l["id"].as_str().unwrap().to_string(),
-                l["amount"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    amounts(&plan_json(&format!("{header}\n{rules}"), &snapshot))
 }
 
 fn header(currency: &str, billing_day: u32) -> String {

@@ -53,30 +53,33 @@ pub fn parse(source: &str) -> Parsed {
     parsed
 }
 
+/// The words that start a line's clauses (the grammar's `line_clause`).
+const CLAUSE_WORDS: [&str; 16] = [
+    "price",
+    "split",
+    "minimum",
+    "product",
+    "description",
+    "agreement",
+    "billing",
+    "term",
+    "rounding",
+    "prorate",
+    "measure",
+    "trueup",
+    "included",
+    "tiers",
+    "from",
+    "bundle",
+];
+
 /// A line's clause that failed to parse ends the line early, and the parse then fails at the
 /// clause keyword as if it began an item. Parsing the clause alone gives the error that matters
 /// ("expected an expression" after `price`).
 fn clause_error(rest: &str) -> Option<pest::error::Error<Rule>> {
     let (word, _) = split_word(rest);
-    const CLAUSES: [&str; 16] = [
-        "price",
-        "split",
-        "minimum",
-        "product",
-        "description",
-        "agreement",
-        "billing",
-        "term",
-        "rounding",
-        "prorate",
-        "measure",
-        "trueup",
-        "included",
-        "tiers",
-        "from",
-        "bundle",
-    ];
-    if !CLAUSES.contains(&word) {
+
+    if !CLAUSE_WORDS.contains(&word) {
         return None;
     }
     TallyParser::parse(Rule::line_clause, rest).err()
@@ -211,38 +214,19 @@ fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -
 
 /// The word just before the error, when it looks like a misspelt clause keyword (`pricee`).
 fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'static str> {
-    const KEYWORDS: [&str; 20] = [
-        "price",
-        "split",
-        "minimum",
-        "product",
-        "description",
-        "agreement",
-        "billing",
-        "term",
-        "rounding",
-        "prorate",
-        "measure",
-        "trueup",
-        "included",
-        "tiers",
-        "from",
-        "bundle",
-        "customer",
-        "tenant",
-        "currency",
-        "where",
-    ];
     let before = source.get(item_start..at)?.trim_end();
     let start = before
         .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .map_or(0, |i| i + 1);
     let word = before.get(start..)?;
-    if word.is_empty() || KEYWORDS.contains(&word) {
+    let keywords = CLAUSE_WORDS
+        .iter()
+        .chain(&["customer", "tenant", "currency", "where"]);
+    if word.is_empty() || keywords.clone().any(|k| *k == word) {
         return None;
     }
-    KEYWORDS
-        .into_iter()
+    keywords
+        .copied()
         .find(|k| strsim::levenshtein(k, word) <= 2 && word.len() > 2)
 }
 
