@@ -570,12 +570,13 @@ impl Checker<'_> {
         }
         match name.name.as_str() {
             "has_sku" => return self.has_sku(name, args, scope, span),
+            "tag" => return self.tag(name, args, scope, span),
             "counter" => return self.counter(name, args, span),
             _ => {}
         }
         let Some((_, builtin)) = Builtin::ALL.iter().find(|(n, _)| *n == name.name) else {
             let mut names: Vec<&str> = Builtin::ALL.iter().map(|(n, _)| *n).collect();
-            names.extend(["has_sku", "counter"]);
+            names.extend(["has_sku", "counter", "tag"]);
             let mut d = Diagnostic::error(
                 Code::UnknownFunction,
                 format!("unknown function `{}`", name.name),
@@ -954,6 +955,28 @@ impl Checker<'_> {
                 self.report(d);
                 TExpr::error(span)
             }
+        }
+    }
+
+    fn tag(&mut self, name: &Ident, args: &[Expr], scope: Scope, span: Span) -> TExpr {
+        if scope.element != Some(Record::Usage) {
+            self.report(
+                Diagnostic::error(
+                    Code::UnknownFunction,
+                    "`tag` only works inside a filter of Azure usage rows",
+                    name.span,
+                )
+                .with_help("write `azure.usage where tag(\"project\") == \"Apollo\"`"),
+            );
+            return TExpr::error(span);
+        }
+        let Some((tag, _)) = self.literal_text(name, args, span, "tag(\"department\")") else {
+            return TExpr::error(span);
+        };
+        TExpr {
+            kind: TExprKind::Tag(tag),
+            ty: Type::Text,
+            span,
         }
     }
 

@@ -63,6 +63,8 @@ pub enum TExprKind {
         term: Option<String>,
     },
     /// `has_sku("SPB")` inside a user predicate.
+    /// `tag("project")` inside a filter of usage rows: the row's tag, or "".
+    Tag(String),
     HasSku {
         name: String,
         guids: Vec<String>,

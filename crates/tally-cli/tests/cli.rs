@@ -758,3 +758,41 @@ fn import_plan_and_reconcile_end_to_end() {
     );
     assert!(strict.stdout.contains("LEAKAGE"), "{}", strict.stdout);
 }
+
+#[test]
+fn azure_usage_is_billed_by_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rules.tally"),
+        "customer \"Acme Ltd\" {\n  tenant \"acme.onmicrosoft.com\"\n  currency GBP\n}\n\
+         let usage = azure.usage\n\
+         apollo amount = sum((usage where tag(\"Project\") == \"apollo\").cost) * 115% description \"Azure: Apollo\"\n\
+         other amount = sum((usage where tag(\"project\") != \"Apollo\").cost) * 115%\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("snapshot.json"),
+        r#"{ "version": 2, "period": { "start": "2026-10-01", "end": "2026-10-31" }, "tenants": [ { "tenant": "acme.onmicrosoft.com", "azure_usage": [
+          { "date": "2026-10-03", "subscription_id": "s", "resource_group": "rg", "meter_category": "VM", "meter_name": "D2", "quantity": "24", "cost": { "amount": "10.00", "currency": "GBP" }, "tags": { "project": "Apollo" } },
+          { "date": "2026-10-04", "subscription_id": "s", "resource_group": "rg", "meter_category": "VM", "meter_name": "D2", "quantity": "24", "cost": { "amount": "4.00", "currency": "GBP" } },
+          { "date": "2026-11-01", "subscription_id": "s", "resource_group": "rg", "meter_category": "VM", "meter_name": "D2", "quantity": "24", "cost": { "amount": "99.00", "currency": "GBP" }, "tags": { "project": "Apollo" } }
+        ] } ] }"#,
+    )
+    .unwrap();
+    let rules = dir.path().join("rules.tally");
+    let snapshot = dir.path().join("snapshot.json");
+    let run = run(&[
+        "plan",
+        rules.to_str().unwrap(),
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let lines = &plan["customers"][0]["lines"];
+    // November's row is outside the period; tag names and values ignore case.
+    assert_eq!(lines[0]["amount"], "11.50");
+    assert_eq!(lines[1]["amount"], "4.60");
+}

@@ -731,6 +731,23 @@ impl<'p> Evaluator<'p> {
                 };
                 self.traced(expr, ctx, value, Vec::new())
             }
+            TExprKind::Tag(tag) => {
+                let value = match ctx.element {
+                    Some(Value::Usage(i)) => self
+                        .tenant
+                        .azure_usage
+                        .get(*i)
+                        .and_then(|row| {
+                            row.tags
+                                .iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case(tag))
+                                .map(|(_, v)| v.clone())
+                        })
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                leaf(Value::Text(value))
+            }
             TExprKind::HasSku { guids, .. } => {
                 let has = match ctx.element {
                     Some(Value::User(i)) => self.user(*i).is_some_and(|u| {
