@@ -5,15 +5,34 @@ use crate::{Failure, write_whole};
 use std::path::{Path, PathBuf};
 use tally_import::{FileInput, GraphTenant, Inputs, Options, Source};
 
+#[derive(clap::Args)]
 pub(crate) struct ImportArgs {
+    /// Graph exports of one tenant, as TENANT=USERS.json[,SUBSCRIBED_SKUS.json] (repeatable).
+    #[arg(long, value_name = "TENANT=USERS[,SKUS]")]
     pub graph: Vec<String>,
+    /// Mapping CSV from Microsoft tenant or customer ids to tenant names (`microsoft_id,tenant`).
+    #[arg(long)]
     pub mapping: Vec<PathBuf>,
+    /// Price list CSV for SKUs without reconciliation data.
+    #[arg(long = "price-list")]
     pub price_lists: Vec<PathBuf>,
+    /// Partner Center NCE reconciliation files (CSV or the API's JSON).
+    #[arg(long)]
     pub recon: Vec<PathBuf>,
+    /// Azure daily rated usage files (CSV or JSON), as FILE or TENANT=FILE.
+    #[arg(long, value_name = "[TENANT=]FILE")]
     pub usage: Vec<String>,
+    /// Other vendors' counts CSV (`customer_or_tenant,counter,value,as_of`).
+    #[arg(long)]
     pub counts: Vec<PathBuf>,
+    /// The billing month the snapshot is for, YYYY-MM.
+    #[arg(long)]
     pub period: Option<String>,
+    /// Accept exports missing fields (e.g. Graph users without `accountEnabled`), with warnings.
+    #[arg(long)]
     pub lenient: bool,
+    /// Write the snapshot here (whole or not at all) instead of standard output.
+    #[arg(long, short)]
     pub output: Option<PathBuf>,
 }
 

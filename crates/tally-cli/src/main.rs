@@ -56,61 +56,9 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Build a snapshot from Microsoft Graph, Partner Center and other vendors' exports.
-    Import {
-        /// Graph exports of one tenant, as TENANT=USERS.json[,SUBSCRIBED_SKUS.json] (repeatable).
-        #[arg(long, value_name = "TENANT=USERS[,SKUS]")]
-        graph: Vec<String>,
-        /// Mapping CSV from Microsoft tenant or customer ids to tenant names (`microsoft_id,tenant`).
-        #[arg(long)]
-        mapping: Vec<PathBuf>,
-        /// Price list CSV for SKUs without reconciliation data.
-        #[arg(long = "price-list")]
-        price_lists: Vec<PathBuf>,
-        /// Partner Center NCE reconciliation files (CSV or the API's JSON).
-        #[arg(long)]
-        recon: Vec<PathBuf>,
-        /// Azure daily rated usage files (CSV or JSON), as FILE or TENANT=FILE.
-        #[arg(long, value_name = "[TENANT=]FILE")]
-        usage: Vec<String>,
-        /// Other vendors' counts CSV (`customer_or_tenant,counter,value,as_of`).
-        #[arg(long)]
-        counts: Vec<PathBuf>,
-        /// The billing month the snapshot is for, YYYY-MM.
-        #[arg(long)]
-        period: Option<String>,
-        /// Accept exports missing fields (e.g. Graph users without `accountEnabled`), with warnings.
-        #[arg(long)]
-        lenient: bool,
-        /// Write the snapshot here (whole or not at all) instead of standard output.
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
+    Import(import::ImportArgs),
     /// Compare what Microsoft charges (reconciliation and usage files) with what a plan bills.
-    Reconcile {
-        /// The plan, as written by `tally plan --format json`.
-        #[arg(long)]
-        plan: PathBuf,
-        /// Partner Center NCE reconciliation files for the period (CSV or JSON).
-        #[arg(long)]
-        recon: Vec<PathBuf>,
-        /// Azure daily rated usage files for the period.
-        #[arg(long)]
-        usage: Vec<PathBuf>,
-        /// Mapping CSV from Microsoft customer ids to tenant names.
-        #[arg(long)]
-        mapping: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
-        format: CheckFormat,
-        /// Exit 1 when any licence is paid for but not billed.
-        #[arg(long)]
-        fail_on_leakage: bool,
-        /// Exit 1 when anything is billed for less than it costs.
-        #[arg(long)]
-        fail_on_negative_margin: bool,
-        /// Exit 1 when any item's margin is under this percentage (e.g. 10).
-        #[arg(long)]
-        min_margin: Option<String>,
-    },
+    Reconcile(reconcile::ReconcileArgs),
     /// Show how one line's quantity and amount were computed.
     Explain {
         /// The customer's rule file.
@@ -126,7 +74,7 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum CheckFormat {
+pub(crate) enum CheckFormat {
     Human,
     Json,
 }
@@ -176,46 +124,8 @@ fn main() -> ExitCode {
             format,
             output.as_deref(),
         ),
-        Command::Import {
-            graph,
-            mapping,
-            price_lists,
-            recon,
-            usage,
-            counts,
-            period,
-            lenient,
-            output,
-        } => import::import(import::ImportArgs {
-            graph,
-            mapping,
-            price_lists,
-            recon,
-            usage,
-            counts,
-            period,
-            lenient,
-            output,
-        }),
-        Command::Reconcile {
-            plan,
-            recon,
-            usage,
-            mapping,
-            format,
-            fail_on_leakage,
-            fail_on_negative_margin,
-            min_margin,
-        } => reconcile::reconcile(reconcile::ReconcileArgs {
-            plan,
-            recon,
-            usage,
-            mapping,
-            json: matches!(format, CheckFormat::Json),
-            fail_on_leakage,
-            fail_on_negative_margin,
-            min_margin,
-        }),
+        Command::Import(args) => import::import(args),
+        Command::Reconcile(args) => reconcile::reconcile(args),
         Command::Explain {
             rules,
             snapshot,

@@ -9,14 +9,30 @@ use tally_import::{CostBasis, Mapping, Source, UsageGranularity};
 use tally_money::Decimal;
 use tally_reconcile::Thresholds;
 
+#[derive(clap::Args)]
 pub(crate) struct ReconcileArgs {
+    /// The plan, as written by `tally plan --format json`.
+    #[arg(long)]
     pub plan: PathBuf,
+    /// Partner Center NCE reconciliation files for the period (CSV or JSON).
+    #[arg(long)]
     pub recon: Vec<PathBuf>,
+    /// Azure daily rated usage files for the period.
+    #[arg(long)]
     pub usage: Vec<PathBuf>,
+    /// Mapping CSV from Microsoft customer ids to tenant names.
+    #[arg(long)]
     pub mapping: Vec<PathBuf>,
-    pub json: bool,
+    #[arg(long, value_enum, default_value_t = crate::CheckFormat::Human)]
+    pub format: crate::CheckFormat,
+    /// Exit 1 when any licence is paid for but not billed.
+    #[arg(long)]
     pub fail_on_leakage: bool,
+    /// Exit 1 when anything is billed for less than it costs.
+    #[arg(long)]
     pub fail_on_negative_margin: bool,
+    /// Exit 1 when any item's margin is under this percentage (e.g. 10).
+    #[arg(long)]
     pub min_margin: Option<String>,
 }
 
@@ -70,7 +86,7 @@ pub(crate) fn reconcile(args: ReconcileArgs) -> Result<(), Failure> {
     }
     let mapping = (!mapping.is_empty()).then_some(&mapping);
     let report = tally_reconcile::reconcile(&plan, &recon, &usage, mapping);
-    let text = if args.json {
+    let text = if matches!(args.format, crate::CheckFormat::Json) {
         tally_reconcile::to_json(&report).map_err(|e| Failure::Usage(e.to_string()))?
     } else {
         tally_reconcile::render_table(&report)
