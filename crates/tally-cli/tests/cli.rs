@@ -796,3 +796,40 @@ fn azure_usage_is_billed_by_tag() {
     assert_eq!(lines[0]["amount"], "11.50");
     assert_eq!(lines[1]["amount"], "4.60");
 }
+
+/// The README's tour runs as written: every `tally ...` command whose files all exist in the
+/// repository (and that writes no file) succeeds, or fails on purpose for the mistakes example.
+#[test]
+fn the_readme_tour_commands_work() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let mut ran = 0;
+    for line in readme.lines().filter(|l| l.starts_with("tally ")) {
+        let command = line.split('#').next().unwrap().trim();
+        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let writes = args.contains(&"-o") || args.contains(&"--output") || command.ends_with('\\');
+        let paths_exist = args
+            .iter()
+            .filter(|a| {
+                a.contains('/')
+                    || a.ends_with(".json")
+                    || a.ends_with(".csv")
+                    || a.ends_with(".tally")
+            })
+            .all(|a| workspace().join(a).exists());
+        if writes || !paths_exist {
+            continue;
+        }
+        let result = run(&args);
+        let expected = if command.contains("three_mistakes") {
+            1
+        } else {
+            0
+        };
+        assert_eq!(result.code, expected, "`{command}`:\n{}", result.stderr);
+        ran += 1;
+    }
+    assert!(
+        ran >= 5,
+        "the README's tour should show runnable commands, ran {ran}"
+    );
+}
