@@ -4,7 +4,7 @@ use crate::load::{Loaded, load, read};
 use crate::{Failure, PlanFormat, render};
 use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tally_db::{Database, SourceFile};
@@ -50,10 +50,13 @@ pub(crate) fn check(paths: &[PathBuf], json: bool, snapshot: Option<&Path>) -> R
     let mut loaded = load(Database::default(), paths)?;
     if let Some(path) = snapshot {
         let snapshot = read_snapshot(path)?;
-        let counters: BTreeSet<String> = snapshot
+        let counters: BTreeMap<String, BTreeSet<String>> = snapshot
             .tenants
             .iter()
-            .flat_map(|t| t.counters.iter().map(|c| c.name.clone()))
+            .map(|t| {
+                let names = t.counters.iter().map(|c| c.name.clone()).collect();
+                (t.tenant.to_lowercase(), names)
+            })
             .collect();
         loaded.db.set_snapshot_counters(Some(counters));
     }

@@ -833,3 +833,21 @@ fn the_readme_tour_commands_work() {
         "the README's tour should show runnable commands, ran {ran}"
     );
 }
+
+#[test]
+fn check_with_a_snapshot_warns_about_the_tenants_missing_counters() {
+    let run = run(&[
+        "check",
+        "tests/fixtures/runtime-errors.tally",
+        "--snapshot",
+        ACME_SNAPSHOT,
+    ]);
+    assert_eq!(run.code, 0, "warnings do not fail a check: {}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "the snapshot has no counter `backup.protected_users` for `acme.onmicrosoft.com`"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -35,7 +35,8 @@ pub struct Workspace {
 #[salsa::input(debug)]
 pub struct SnapshotSchema {
     #[returns(ref)]
-    pub counters: Option<BTreeSet<String>>,
+    /// Counter names per tenant (lower-case tenant name).
+    pub counters: Option<BTreeMap<String, BTreeSet<String>>>,
 }
 
 #[salsa::db]
@@ -121,7 +122,7 @@ impl Database {
         self.workspace().files(self).get(key).copied()
     }
 
-    pub fn set_snapshot_counters(&mut self, counters: Option<BTreeSet<String>>) {
+    pub fn set_snapshot_counters(&mut self, counters: Option<BTreeMap<String, BTreeSet<String>>>) {
         use salsa::Setter;
         let schema = self.schema();
         schema.set_counters(self).to(counters);
@@ -288,7 +289,16 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     let mut all = parse(db, file).diagnostics.clone();
     let checked = check(db, file);
     all.extend(checked.diagnostics.iter().cloned());
-    if let Some(counters) = db.schema().counters(db) {
+    if let Some(by_tenant) = db.schema().counters(db) {
+        // A customer file is checked against its own tenant's counters (a tenant missing from
+        // the snapshot has none); a module, which any tenant may use, against all of them.
+        let counters: BTreeSet<String> = match &checked.customer {
+            Some(customer) => by_tenant
+                .get(&customer.tenant.to_lowercase())
+                .cloned()
+                .unwrap_or_default(),
+            None => by_tenant.values().flatten().cloned().collect(),
+        };
         let mut exprs: Vec<&tally_check::TExpr> = checked.lets.values().collect();
         for line in &checked.lines {
             exprs.push(&line.value);
@@ -302,7 +312,12 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
                 {
                     let mut d = Diagnostic::warning(
                         Code::MissingData,
-                        format!("the snapshot has no counter `{name}`"),
+                        match &checked.customer {
+                            Some(c) => {
+                                format!("the snapshot has no counter `{name}` for `{}`", c.tenant)
+                            }
+                            None => format!("the snapshot has no counter `{name}`"),
+                        },
                         e.span,
                     );
                     if let Some(help) = tally_syntax::diagnostic::did_you_mean(
