@@ -103,6 +103,21 @@ pub(crate) fn explain(
             "  unit price {price} rounded {} to {rounded}",
             rule.rounding.name()
         );
+    } else if let Some(tiers) = &result.tiers {
+        let prices: Vec<String> = tiers
+            .iter()
+            .map(|(up_to, price)| match up_to {
+                Some(bound) => format!("up to {bound}: {price}"),
+                None => format!("above: {price}"),
+            })
+            .collect();
+        let _ = writeln!(out, "  tiers {}", prices.join(", "));
+    } else if !result.bundle.is_empty() {
+        let _ = writeln!(
+            out,
+            "  bundle of {} products at their own prices",
+            result.bundle.len()
+        );
     } else if result.amount.is_none() {
         let _ = writeln!(
             out,
