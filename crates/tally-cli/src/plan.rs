@@ -271,6 +271,14 @@ pub(crate) fn plan(
 /// Writes through a temporary file and a rename, so the file is never half-written.
 pub(crate) fn write_whole(path: &Path, text: &str) -> Result<(), Failure> {
     let io = |e: std::io::Error| Failure::Usage(format!("cannot write `{}`: {e}", path.display()));
+    // Only a regular file (or a new one) is replaced by rename: renaming over `/dev/null`, a
+    // pipe or a symbolic link would replace the device, pipe or link itself. Those are written
+    // to directly.
+    let follows = std::fs::metadata(path).ok();
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link || follows.as_ref().is_some_and(|m| !m.is_file()) {
+        return std::fs::write(path, text).map_err(io);
+    }
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -851,3 +851,45 @@ fn check_with_a_snapshot_warns_about_the_tenants_missing_counters() {
         run.stderr
     );
 }
+
+#[test]
+fn output_to_a_pipe_or_device_writes_through_it() {
+    // `-o /dev/null` (or a named pipe) must write into it, never replace it with a file.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("plan.pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // no mkfifo on this machine: nothing to check
+    }
+    let reader_path = fifo.clone();
+    let reader = std::thread::spawn(move || std::fs::read_to_string(reader_path).unwrap());
+    let run = run(&[
+        "plan",
+        ACME,
+        "--snapshot",
+        ACME_SNAPSHOT,
+        "--format",
+        "json",
+        "-o",
+        fifo.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let received = reader.join().unwrap();
+    assert!(received.contains("\"customers\""), "{received}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "the pipe was replaced"
+    );
+    let null = run_null();
+    assert!(null, "/dev/null must stay a device");
+}
+
+fn run_null() -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    let result = run(&["plan", ACME, "--snapshot", ACME_SNAPSHOT, "-o", "/dev/null"]);
+    result.code == 0 && std::fs::metadata("/dev/null").is_ok_and(|m| m.file_type().is_char_device())
+}
