@@ -37,6 +37,12 @@ fn run(args: &[&str]) -> Run {
     run
 }
 
+/// Fails with the whole text when `needle` is not in it.
+#[track_caller]
+fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "expected `{needle}` in:\n{text}");
+}
+
 const ACME: &str = "tests/fixtures/acme.tally";
 const ACME_SNAPSHOT: &str = "tests/fixtures/acme-snapshot.json";
 
@@ -170,34 +176,17 @@ fn split_parts_sum_to_the_whole() {
 fn explain_names_who_was_excluded_and_why() {
     let run = run(&["explain", ACME, "--snapshot", ACME_SNAPSHOT, "support"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("kept 3 of 5"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("excluded by `enabled`: dan@acme.com"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("excluded by `licensed`: eve@acme.com"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("minimum 5 applies: 3 counted, 5 billed"),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, "kept 3 of 5");
+    assert_contains(&run.stdout, "excluded by `enabled`: dan@acme.com");
+    assert_contains(&run.stdout, "excluded by `licensed`: eve@acme.com");
+    assert_contains(&run.stdout, "minimum 5 applies: 3 counted, 5 billed");
 }
 
 #[test]
 fn explain_suggests_a_line_that_exists() {
     let run = run(&["explain", ACME, "--snapshot", ACME_SNAPSHOT, "suport"]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("did you mean `support`?"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "did you mean `support`?");
 }
 
 #[test]
@@ -234,11 +223,7 @@ fn usage_and_io_errors_exit_2_without_a_backtrace() {
         "2026-13",
     ]);
     assert_eq!(bad_period.code, 2);
-    assert!(
-        bad_period.stderr.contains("not a month"),
-        "{}",
-        bad_period.stderr
-    );
+    assert_contains(&bad_period.stderr, "not a month");
 
     let other_month = run(&[
         "plan",
@@ -280,11 +265,7 @@ fn a_broken_snapshot_names_the_json_path_and_writes_nothing() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("tenants[0].users[3].enabled"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "tenants[0].users[3].enabled");
     assert!(!out.exists(), "a failed plan must not write its output");
 }
 
@@ -300,18 +281,12 @@ fn a_missing_tenant_is_a_located_diagnostic() {
     .unwrap();
     let run = run(&["plan", rules.to_str().unwrap(), "--snapshot", ACME_SNAPSHOT]);
     assert_eq!(run.code, 1);
-    assert!(
-        run.stderr
-            .contains("tenant `acme.onmicrosft.com` is not in the snapshot"),
-        "{}",
-        run.stderr
+    assert_contains(
+        &run.stderr,
+        "tenant `acme.onmicrosft.com` is not in the snapshot",
     );
-    assert!(
-        run.stderr.contains("did you mean `acme.onmicrosoft.com`?"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("other.tally:2:10]"), "{}", run.stderr);
+    assert_contains(&run.stderr, "did you mean `acme.onmicrosoft.com`?");
+    assert_contains(&run.stderr, "other.tally:2:10]");
 }
 
 #[test]
@@ -368,22 +343,12 @@ fn runtime_errors_point_at_the_rule_and_all_are_reported() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("division by zero"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("runtime-errors.tally:9:27]"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("the quantity of `refund` is -7"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("counter `backup.protected_users` is not in the snapshot"),
-        "{}",
-        run.stderr
+    assert_contains(&run.stderr, "division by zero");
+    assert_contains(&run.stderr, "runtime-errors.tally:9:27]");
+    assert_contains(&run.stderr, "the quantity of `refund` is -7");
+    assert_contains(
+        &run.stderr,
+        "counter `backup.protected_users` is not in the snapshot",
     );
     assert_eq!(run.stderr.matches('×').count(), 3, "{}", run.stderr);
 }
@@ -406,11 +371,7 @@ fn a_sku_on_two_terms_adds_up_seats_but_has_no_single_cost() {
         "{}",
         failed.stderr
     );
-    assert!(
-        failed.stderr.contains("m365.sku(\"SPB\", \"annual\")"),
-        "{}",
-        failed.stderr
-    );
+    assert_contains(&failed.stderr, "m365.sku(\"SPB\", \"annual\")");
 
     let dir_rules = dir.path().join("per-term.tally");
     std::fs::write(
@@ -495,13 +456,8 @@ fn a_foreign_cost_without_a_rate_is_a_located_error() {
     .unwrap();
     let run = run(&["plan", ACME, "--snapshot", snapshot.to_str().unwrap()]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("no rate from USD to GBP for `SPB`'s cost"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("acme.tally:11:33]"), "{}", run.stderr);
+    assert_contains(&run.stderr, "no rate from USD to GBP for `SPB`'s cost");
+    assert_contains(&run.stderr, "acme.tally:11:33]");
 }
 
 /// Seats removed on 20 June from a subscription whose term started on `term_start`.
@@ -598,11 +554,7 @@ fn import_then_plan_through_the_real_binary() {
         snapshot.to_str().unwrap(),
     ]);
     assert_eq!(imported.code, 0, "{}", imported.stderr);
-    assert!(
-        imported.stderr.contains("imported 1 tenant"),
-        "{}",
-        imported.stderr
-    );
+    assert_contains(&imported.stderr, "imported 1 tenant");
     let plan = run(&[
         "plan",
         "tests/fixtures/contoso.tally",
@@ -649,12 +601,8 @@ fn a_corrupt_recon_row_names_its_line_and_column_and_writes_nothing() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("recon.csv:5: column `Quantity`"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("\"1O\""), "{}", run.stderr);
+    assert_contains(&run.stderr, "recon.csv:5: column `Quantity`");
+    assert_contains(&run.stderr, "\"1O\"");
     assert!(!out.exists(), "a failed import must not write a snapshot");
 }
 
@@ -665,7 +613,7 @@ fn a_wrong_file_type_is_named() {
     );
     let run = run(&["import", "--recon", &usage]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("usage"), "{}", run.stderr);
+    assert_contains(&run.stderr, "usage");
 }
 
 #[test]
@@ -744,19 +692,12 @@ fn import_plan_and_reconcile_end_to_end() {
         "thresholds crossed must fail CI: {}",
         strict.stderr
     );
-    assert!(
-        strict.stderr.contains(
-            "threshold crossed: Contoso / Office 365 E1: leakage (paid 100 seats, billed 0)"
-        ),
-        "{}",
-        strict.stderr
+    assert_contains(
+        &strict.stderr,
+        "threshold crossed: Contoso / Office 365 E1: leakage (paid 100 seats, billed 0)",
     );
-    assert!(
-        strict.stderr.contains("margin -5.26% is under 10%"),
-        "{}",
-        strict.stderr
-    );
-    assert!(strict.stdout.contains("LEAKAGE"), "{}", strict.stdout);
+    assert_contains(&strict.stderr, "margin -5.26% is under 10%");
+    assert_contains(&strict.stdout, "LEAKAGE");
 }
 
 #[test]
@@ -843,12 +784,9 @@ fn check_with_a_snapshot_warns_about_the_tenants_missing_counters() {
         ACME_SNAPSHOT,
     ]);
     assert_eq!(run.code, 0, "warnings do not fail a check: {}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "the snapshot has no counter `backup.protected_users` for `acme.onmicrosoft.com`"
-        ),
-        "{}",
-        run.stderr
+    assert_contains(
+        &run.stderr,
+        "the snapshot has no counter `backup.protected_users` for `acme.onmicrosoft.com`",
     );
 }
 
