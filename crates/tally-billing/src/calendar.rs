@@ -18,21 +18,45 @@ pub fn inclusive_days(start: NaiveDate, end: NaiveDate) -> i64 {
     }
 }
 
-/// Length of an NCE commitment term.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TermLength {
-    Month,
-    Year,
-    ThreeYears,
+/// An NCE commitment term: the one `Term` of the workspace (snapshot subscriptions, rule
+/// lines and `m365.sku("X", "annual")` all use it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Term {
+    Monthly,
+    Annual,
+    Triennial,
 }
 
-impl TermLength {
+impl Term {
+    pub const ALL: [Term; 3] = [Term::Monthly, Term::Annual, Term::Triennial];
+
     pub fn months(self) -> u32 {
         match self {
-            TermLength::Month => 1,
-            TermLength::Year => 12,
-            TermLength::ThreeYears => 36,
+            Term::Monthly => 1,
+            Term::Annual => 12,
+            Term::Triennial => 36,
         }
+    }
+
+    /// The name in rules and JSON: `monthly`, `annual` or `triennial`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Term::Monthly => "monthly",
+            Term::Annual => "annual",
+            Term::Triennial => "triennial",
+        }
+    }
+
+    /// Inverse of [`Term::name`]; exact match.
+    pub fn from_name(name: &str) -> Option<Term> {
+        Term::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -94,7 +118,7 @@ impl MonthAnchor {
 /// clamped to the month end, minus one day (2021-01-31 + one month ->
 /// 2021-02-28 -> ends 2021-02-27, so it renews on the 28th). `None` only
 /// beyond chrono's date range.
-pub fn term_end(start: NaiveDate, length: TermLength) -> Option<NaiveDate> {
+pub fn term_end(start: NaiveDate, length: Term) -> Option<NaiveDate> {
     start
         .checked_add_months(Months::new(length.months()))?
         .pred_opt()

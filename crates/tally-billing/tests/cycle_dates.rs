@@ -9,7 +9,7 @@ mod common;
 use chrono::NaiveDate;
 use common::{date, read_rows};
 use tally_billing::{
-    CycleLength, MonthAnchor, TermLength, cycle_containing, cycle_containing_anchored, term_end,
+    CycleLength, MonthAnchor, Term, cycle_containing, cycle_containing_anchored, term_end,
 };
 
 /// Checks a monthly-term table: each row is a new one-month term.
@@ -23,7 +23,7 @@ fn monthly_term_table(file: &str, anchor_mismatches: &[NaiveDate]) {
         let end = row.date("Subscription End Date");
         assert_eq!(row.date("Order Date"), start);
         assert_eq!(
-            term_end(start, TermLength::Month),
+            term_end(start, Term::Monthly),
             Some(end),
             "{file}:{}",
             row.line
@@ -81,7 +81,7 @@ fn annual_term_monthly_plan_table(file: &str, typo_rows: &[(usize, &str)]) -> Ve
             assert_eq!(row.date("Subscription Start Date"), term_start);
             let end = row.date("Subscription End Date");
             assert_eq!(
-                term_end(term_start, TermLength::Year),
+                term_end(term_start, Term::Annual),
                 Some(end),
                 "{file}:{}",
                 row.line
@@ -89,7 +89,7 @@ fn annual_term_monthly_plan_table(file: &str, typo_rows: &[(usize, &str)]) -> Ve
             assert_eq!(end.succ_opt(), Some(renew));
         }
         assert_eq!(
-            term_end(term_start, TermLength::Year).unwrap().succ_opt(),
+            term_end(term_start, Term::Annual).unwrap().succ_opt(),
             Some(renew)
         );
 
@@ -170,31 +170,31 @@ fn nce_08_annual_term_monthly_plan_bought_on_day_before_last() {
 #[test]
 fn dates_from_the_brief_and_domain_notes() {
     assert_eq!(
-        term_end(date(2021, 1, 31), TermLength::Month),
+        term_end(date(2021, 1, 31), Term::Monthly),
         Some(date(2021, 2, 27))
     );
     assert_eq!(
-        term_end(date(2021, 2, 28), TermLength::Month),
+        term_end(date(2021, 2, 28), Term::Monthly),
         Some(date(2021, 3, 27))
     );
     assert_eq!(
-        term_end(date(2021, 5, 31), TermLength::Month),
+        term_end(date(2021, 5, 31), Term::Monthly),
         Some(date(2021, 6, 29))
     );
     assert_eq!(
-        term_end(date(2021, 6, 18), TermLength::Year),
+        term_end(date(2021, 6, 18), Term::Annual),
         Some(date(2022, 6, 17))
     );
     assert_eq!(
-        term_end(date(2024, 2, 29), TermLength::Year),
+        term_end(date(2024, 2, 29), Term::Annual),
         Some(date(2025, 2, 27))
     );
     assert_eq!(
-        term_end(date(2024, 2, 29), TermLength::ThreeYears),
+        term_end(date(2024, 2, 29), Term::Triennial),
         Some(date(2027, 2, 27))
     );
     assert_eq!(
-        term_end(date(2022, 7, 1), TermLength::ThreeYears),
+        term_end(date(2022, 7, 1), Term::Triennial),
         Some(date(2025, 6, 30))
     );
 }

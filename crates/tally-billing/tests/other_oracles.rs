@@ -11,7 +11,7 @@ mod common;
 use chrono::Months;
 use common::{Row, date, dec, read_rows, usd};
 use tally_billing::{
-    CycleLength, ProrationRounding, TermLength, Tier, TierMode, cycle_containing, cycle_days,
+    CycleLength, ProrationRounding, Term, Tier, TierMode, cycle_containing, cycle_days,
     inclusive_days, price_tiers, prorate, prorate_months, term_end,
 };
 use tally_money::{Decimal, Rounding};
@@ -119,7 +119,7 @@ fn check(row: &Row) -> Verdict {
         "D01" => {
             assert_eq!(inclusive_days(date(2022, 3, 2), date(2022, 4, 2)), 32);
             assert_eq!(
-                term_end(date(2022, 4, 3), TermLength::Month),
+                term_end(date(2022, 4, 3), Term::Monthly),
                 Some(date(2022, 5, 2))
             );
             Skipped(
@@ -131,7 +131,7 @@ fn check(row: &Row) -> Verdict {
             assert_eq!(inclusive_days(date(2022, 7, 15), date(2022, 7, 31)), 17);
             assert_eq!(cycle_days(date(2022, 7, 15), CycleLength::Month), 31);
             assert_eq!(
-                term_end(date(2022, 8, 1), TermLength::Month),
+                term_end(date(2022, 8, 1), Term::Monthly),
                 Some(date(2022, 8, 31))
             );
             Reproduced
@@ -142,31 +142,31 @@ fn check(row: &Row) -> Verdict {
             row,
             "2023-07-01..2024-06-30",
             date(2023, 7, 1),
-            TermLength::Year,
+            Term::Annual,
         ),
         "D04" => next_term(
             row,
             "2025-07-01..2028-06-30",
             date(2025, 7, 1),
-            TermLength::ThreeYears,
+            Term::Triennial,
         ),
         "D05" => next_term(
             row,
             "2024-10-02..2027-10-01",
             date(2024, 10, 2),
-            TermLength::ThreeYears,
+            Term::Triennial,
         ),
         "D06" => next_term(
             row,
             "2022-10-02..2025-10-01",
             date(2022, 10, 2),
-            TermLength::ThreeYears,
+            Term::Triennial,
         ),
         "D07" => next_term(
             row,
             "2022-10-02..2023-10-01",
             date(2022, 10, 2),
-            TermLength::Year,
+            Term::Annual,
         ),
         "D08" => {
             Skipped("co-termination validation (the end date must be a month end), not arithmetic")
@@ -175,7 +175,7 @@ fn check(row: &Row) -> Verdict {
     }
 }
 
-fn next_term(row: &Row, printed: &str, start: chrono::NaiveDate, length: TermLength) -> Verdict {
+fn next_term(row: &Row, printed: &str, start: chrono::NaiveDate, length: Term) -> Verdict {
     expects(row, &[printed]);
     let (_, end) = printed.split_once("..").unwrap();
     assert_eq!(term_end(start, length), Some(common::parse_doc_date(end)));
@@ -207,7 +207,7 @@ fn c01(row: &Row) -> Verdict {
     // months from the change date.
     let from = change.date("Charge Start Date");
     let to = change.date("Charge End Date");
-    assert_eq!(term_end(start, TermLength::Year), Some(to));
+    assert_eq!(term_end(start, Term::Annual), Some(to));
     assert_eq!(from.checked_add_months(Months::new(11)), to.succ_opt());
     let unit = usd(change.dec("Unit Price"));
     let qty = change.int("Quantity");

@@ -1,13 +1,14 @@
 //! Typing of expressions: name resolution, fields, calls, operators.
 
 use crate::Checker;
-use crate::fields;
-use crate::typed::{Builtin, LetId, TExpr, TExprKind};
-use crate::types::{CurrencyRef, Namespace, Record, Type, record_name};
+use tally_diagnostics::{Code, Diagnostic, Names, Span, list_or};
+use tally_ir::types::record_name;
+use tally_ir::{
+    BinaryOp, Builtin, CurrencyRef, LetId, Namespace, Record, TExpr, TExprKind, Term, Type,
+    UnaryOp, fields,
+};
 use tally_money::Currency;
-use tally_syntax::ast::{BinaryOp, Expr, ExprKind, Ident, UnaryOp};
-use tally_syntax::diagnostic::did_you_mean;
-use tally_syntax::{Code, Diagnostic, Span};
+use tally_syntax::ast::{self, Expr, ExprKind, Ident};
 
 /// What a bare name can see besides definitions: the element of a `where` predicate.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,8 +44,10 @@ impl Checker<'_> {
                 name,
                 args,
             } => self.call(receiver.as_deref(), name, args, scope, span),
-            ExprKind::Unary { op, operand } => self.unary(*op, operand, scope, span),
-            ExprKind::Binary { op, left, right } => self.binary(*op, left, right, scope, span),
+            ExprKind::Unary { op, operand } => self.unary(unary_op(*op), operand, scope, span),
+            ExprKind::Binary { op, left, right } => {
+                self.binary(binary_op(*op), left, right, scope, span)
+            }
             ExprKind::Where {
                 collection,
                 predicate,
@@ -160,11 +163,12 @@ impl Checker<'_> {
         if let Some(record) = scope.element {
             candidates.extend(fields::fields_of(record).iter().map(|f| f.0.to_string()));
         }
-        let field_typo = scope.element.and_then(|record| {
-            let names: Vec<&str> = fields::fields_of(record).iter().map(|f| f.0).collect();
-            did_you_mean(&name.name, names).map(|help| (record, help))
+        let field_typo = scope.element.filter(|record| {
+            let names = fields::fields_of(*record).iter().map(|f| f.0);
+            Names::new(&name.name, names).closest().is_some()
         });
-        if let Some((record, help)) = field_typo {
+        if let Some(record) = field_typo {
+            let names = Names::new(&name.name, fields::fields_of(record).iter().map(|f| f.0));
             self.report(
                 Diagnostic::error(
                     Code::UnknownField,
@@ -172,7 +176,7 @@ impl Checker<'_> {
                     span,
                 )
                 .with_label_message("unknown field")
-                .with_help(help),
+                .with_name_help(span, &names),
             );
             return TExpr::error(span);
         }
@@ -188,8 +192,11 @@ impl Checker<'_> {
                 "`{}` is a function: call it, e.g. `{}(...)`",
                 name.name, name.name
             ));
-        } else if let Some(help) = did_you_mean(&name.name, candidates.iter().map(String::as_str)) {
-            diagnostic = diagnostic.with_help(help);
+        } else if let Some(close) =
+            Names::new(&name.name, candidates.iter().map(String::as_str)).closest()
+        {
+            let names = Names::new(&name.name, [close]);
+            diagnostic = diagnostic.with_name_help(span, &names);
         } else if scope.element.is_none()
             && fields::fields_of(Record::User)
                 .iter()
@@ -227,17 +234,14 @@ impl Checker<'_> {
         let base = self.expr(base, scope);
         let name = field.name.as_str();
         let unknown = |this: &mut Self, what: String, names: Vec<&str>| {
-            let mut d = Diagnostic::error(
+            let d = Diagnostic::error(
                 Code::UnknownField,
                 format!("{what} has no field `{name}`"),
                 field.span,
             )
             .with_label_message("unknown field");
-            d = match did_you_mean(name, names.iter().copied()) {
-                Some(help) => d.with_help(help),
-                None => d.with_help(format!("the fields are {}", list_names(&names))),
-            };
-            this.report(d);
+            let names = Names::new(name, names).listed_as("the fields are");
+            this.report(d.with_name_help(field.span, &names));
             TExpr::error(span)
         };
         match base.ty.clone() {
@@ -577,16 +581,13 @@ impl Checker<'_> {
         let Some((_, builtin)) = Builtin::ALL.iter().find(|(n, _)| *n == name.name) else {
             let mut names: Vec<&str> = Builtin::ALL.iter().map(|(n, _)| *n).collect();
             names.extend(["has_sku", "counter", "tag"]);
-            let mut d = Diagnostic::error(
+            let d = Diagnostic::error(
                 Code::UnknownFunction,
                 format!("unknown function `{}`", name.name),
                 name.span,
             );
-            d = match did_you_mean(&name.name, names.iter().copied()) {
-                Some(help) => d.with_help(help),
-                None => d.with_help(format!("the functions are {}", list_names(&names))),
-            };
-            self.report(d);
+            let names = Names::new(&name.name, names).listed_as("the functions are");
+            self.report(d.with_name_help(name.span, &names));
             for arg in args {
                 let _ = self.expr(arg, scope);
             }
@@ -868,10 +869,16 @@ impl Checker<'_> {
             d = if suggestions.is_empty() {
                 d.with_help("use the part number (e.g. `SPB`), the GUID or the product name from Microsoft's licensing table")
             } else {
-                d.with_help(format!(
-                    "did you mean {}?",
-                    list_alternatives(&suggestions.iter().map(String::as_str).collect::<Vec<_>>())
-                ))
+                let names: Vec<&str> = suggestions.iter().map(String::as_str).collect();
+                let mut d = d.with_help(format!("did you mean {}?", list_or(&names)));
+                for name in names {
+                    d = d.with_suggestion(
+                        span,
+                        format!("{name:?}"),
+                        format!("replace with `{name}`"),
+                    );
+                }
+                d
             };
             self.report(d);
             return None;
@@ -903,22 +910,26 @@ impl Checker<'_> {
                             span: term_span,
                         },
                     ] => {
-                        if !["monthly", "annual", "triennial"].contains(&term.as_str()) {
-                            let help = did_you_mean(term, ["monthly", "annual", "triennial"])
-                                .unwrap_or_else(|| {
-                                    "the terms are `monthly`, `annual` and `triennial`".into()
-                                });
-                            self.report(
-                                Diagnostic::error(
-                                    Code::TypeMismatch,
-                                    format!("unknown term `{term}`"),
+                        let Some(known) = Term::from_name(term) else {
+                            let names = Names::new(term, Term::ALL.map(Term::name))
+                                .listed_as("the terms are");
+                            let mut d = Diagnostic::error(
+                                Code::BadClause,
+                                format!("unknown term `{term}`"),
+                                *term_span,
+                            )
+                            .with_help(names.help().unwrap_or_default());
+                            if let Some(close) = names.closest() {
+                                d = d.with_suggestion(
                                     *term_span,
-                                )
-                                .with_help(help),
-                            );
+                                    format!("{close:?}"),
+                                    format!("replace with `{close}`"),
+                                );
+                            }
+                            self.report(d);
                             return TExpr::error(span);
-                        }
-                        (std::slice::from_ref(first), Some(term.clone()))
+                        };
+                        (std::slice::from_ref(first), Some(known))
                     }
                     _ => (args, None),
                 };
@@ -1035,21 +1046,27 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// "`a`, `b` or `c`".
-pub(crate) fn list_alternatives(names: &[&str]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    match quoted.as_slice() {
-        [] => "nothing".into(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+fn unary_op(op: ast::UnaryOp) -> UnaryOp {
+    match op {
+        ast::UnaryOp::Neg => UnaryOp::Neg,
+        ast::UnaryOp::Not => UnaryOp::Not,
     }
 }
 
-pub(crate) fn list_names(names: &[&str]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    match quoted.as_slice() {
-        [] => "none".into(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+fn binary_op(op: ast::BinaryOp) -> BinaryOp {
+    match op {
+        ast::BinaryOp::Add => BinaryOp::Add,
+        ast::BinaryOp::Sub => BinaryOp::Sub,
+        ast::BinaryOp::Mul => BinaryOp::Mul,
+        ast::BinaryOp::Div => BinaryOp::Div,
+        ast::BinaryOp::Eq => BinaryOp::Eq,
+        ast::BinaryOp::Ne => BinaryOp::Ne,
+        ast::BinaryOp::Lt => BinaryOp::Lt,
+        ast::BinaryOp::Le => BinaryOp::Le,
+        ast::BinaryOp::Gt => BinaryOp::Gt,
+        ast::BinaryOp::Ge => BinaryOp::Ge,
+        ast::BinaryOp::In => BinaryOp::In,
+        ast::BinaryOp::And => BinaryOp::And,
+        ast::BinaryOp::Or => BinaryOp::Or,
     }
 }

@@ -1,17 +1,14 @@
 //! Checking of top-level items: the customer header, `use`, `let` and lines.
 
-use crate::expr::{Scope, list_alternatives, list_names};
-use crate::fields::SPLIT_KEYS;
-use crate::types::{CurrencyRef, Record, Type};
-use crate::{
-    Billing, Checker, CustomerDecl, DatedPrice, Import, LetState, LineDecl, LineRounding, Measure,
-    Prorate, PsaDecl, PsaKind, SplitDecl, SplitKey, TExpr, TExprKind, Term, TierMode, TiersDecl,
-    Trueup,
-};
+use crate::expr::Scope;
+use crate::{Checker, CustomerDecl, Import, LetState, LineDecl, SplitDecl};
 use std::collections::BTreeMap;
-use tally_syntax::ast::{self, ClauseKind, CustomerField, Item, LineKind};
-use tally_syntax::diagnostic::did_you_mean;
-use tally_syntax::{Code, Diagnostic, Span};
+use tally_diagnostics::{Code, Diagnostic, Names, Span, list_and};
+use tally_ir::{
+    Billing, CurrencyRef, DatedPrice, LineKind, LineRounding, Measure, Prorate, Psa, PsaKind,
+    Record, SplitKey, TExpr, TExprKind, Term, TierMode, Tiers, Trueup, Type,
+};
+use tally_syntax::ast::{self, ClauseKind, CustomerField, Item};
 
 impl<'a> Checker<'a> {
     pub(crate) fn run(&mut self, file: &'a ast::File, imports: &[Import]) {
@@ -185,26 +182,20 @@ impl<'a> Checker<'a> {
         );
     }
 
-    fn psa(&mut self, psa: &ast::Psa) -> Option<PsaDecl> {
-        let kind = match psa.kind.name.as_str() {
-            "connectwise" => Some(PsaKind::ConnectWise),
-            "autotask" => Some(PsaKind::Autotask),
-            "halopsa" => Some(PsaKind::HaloPsa),
-            other => {
-                let kinds = ["connectwise", "autotask", "halopsa"];
-                let help = did_you_mean(other, kinds)
-                    .unwrap_or_else(|| format!("the PSAs are {}", list_names(&kinds)));
-                self.report(
-                    Diagnostic::error(
-                        Code::BadCustomer,
-                        format!("unknown PSA `{other}`"),
-                        psa.kind.span,
-                    )
-                    .with_help(help),
-                );
-                None
-            }
-        };
+    fn psa(&mut self, psa: &ast::Psa) -> Option<Psa> {
+        let kind = PsaKind::from_name(&psa.kind.name);
+        if kind.is_none() {
+            let names = Names::new(&psa.kind.name, PsaKind::ALL.map(PsaKind::name))
+                .listed_as("the PSAs are");
+            self.report(
+                Diagnostic::error(
+                    Code::BadCustomer,
+                    format!("unknown PSA `{}`", psa.kind.name),
+                    psa.kind.span,
+                )
+                .with_name_help(psa.kind.span, &names),
+            );
+        }
         let mut company = None;
         let mut agreement = None;
         for setting in &psa.settings {
@@ -212,16 +203,15 @@ impl<'a> Checker<'a> {
                 "company" => &mut company,
                 "agreement" => &mut agreement,
                 other => {
-                    let keys = ["company", "agreement"];
-                    let help = did_you_mean(other, keys)
-                        .unwrap_or_else(|| "the settings are `company` and `agreement`".into());
+                    let names =
+                        Names::new(other, ["company", "agreement"]).listed_as("the settings are");
                     self.report(
                         Diagnostic::error(
                             Code::BadCustomer,
                             format!("unknown PSA setting `{other}`"),
                             setting.key.span,
                         )
-                        .with_help(help),
+                        .with_name_help(setting.key.span, &names),
                     );
                     continue;
                 }
@@ -243,7 +233,7 @@ impl<'a> Checker<'a> {
             self.report(
                 Diagnostic::error(
                     Code::BadCustomer,
-                    format!("the PSA target needs {}", list_names(&missing)),
+                    format!("the PSA target needs {}", list_and(&missing)),
                     psa.span,
                 )
                 .with_help(
@@ -251,7 +241,7 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        Some(PsaDecl {
+        Some(Psa {
             kind: kind?,
             company: company?,
             agreement: agreement?,
@@ -396,16 +386,16 @@ impl<'a> Checker<'a> {
 
     fn line(&mut self, line: &ast::Line) {
         let value = self.expr(&line.value, Scope::default());
-        let value = match line.kind {
-            LineKind::Qty => self.quantity(value),
-            LineKind::Amount => self.money(value, "an amount"),
+        let (kind, value) = match line.kind {
+            ast::LineKind::Qty => (LineKind::Qty, self.quantity(value)),
+            ast::LineKind::Amount => (LineKind::Amount, self.money(value, "an amount")),
         };
         let mut seen: BTreeMap<&'static str, Span> = BTreeMap::new();
         let mut decl = LineDecl {
             name: line.name.name.clone(),
             name_span: line.name.span,
             span: line.span,
-            kind: line.kind,
+            kind,
             value,
             price: None,
             minimum: None,
@@ -442,7 +432,7 @@ impl<'a> Checker<'a> {
             seen.insert(keyword, clause.keyword);
             match &clause.kind {
                 ClauseKind::Price(e) => {
-                    if line.kind == LineKind::Amount {
+                    if line.kind == ast::LineKind::Amount {
                         self.report(
                             Diagnostic::error(Code::BadClause, "an `amount` line has no price", clause.keyword)
                                 .with_help("the amount is the price; for quantity times price write `name qty = ... price ...`"),
@@ -453,7 +443,7 @@ impl<'a> Checker<'a> {
                     decl.price = Some(self.money(price, "a price"));
                 }
                 ClauseKind::Minimum(e) => {
-                    if line.kind == LineKind::Amount {
+                    if line.kind == ast::LineKind::Amount {
                         self.report(
                             Diagnostic::error(
                                 Code::BadClause,
@@ -541,54 +531,25 @@ impl<'a> Checker<'a> {
                 ClauseKind::Description(s) => decl.description = self.non_empty(s, "description"),
                 ClauseKind::Agreement(s) => decl.agreement = self.non_empty(s, "agreement"),
                 ClauseKind::Billing(word) => {
-                    decl.billing = self.word(
-                        word,
-                        "billing",
-                        &[("advance", Billing::Advance), ("arrears", Billing::Arrears)],
-                    );
+                    decl.billing = self.word(word, "billing", &Billing::ALL, Billing::name);
                 }
                 ClauseKind::Term(word) => {
-                    decl.term = self.word(
-                        word,
-                        "term",
-                        &[
-                            ("monthly", Term::Monthly),
-                            ("annual", Term::Annual),
-                            ("triennial", Term::Triennial),
-                        ],
-                    );
+                    decl.term = self.word(word, "term", &Term::ALL, Term::name);
                 }
                 ClauseKind::Rounding(word) => {
-                    let choices: Vec<(&str, LineRounding)> =
-                        LineRounding::ALL.iter().map(|r| (r.name(), *r)).collect();
-                    decl.rounding = self.word(word, "rounding", &choices);
+                    decl.rounding =
+                        self.word(word, "rounding", &LineRounding::ALL, LineRounding::name);
                 }
                 ClauseKind::Prorate(word) => {
-                    decl.prorate = self.word(
-                        word,
-                        "proration",
-                        &[("daily", Prorate::Daily), ("none", Prorate::None)],
-                    );
+                    decl.prorate = self.word(word, "proration", &Prorate::ALL, Prorate::name);
                     self.quantity_only(line, clause, "prorate");
                 }
                 ClauseKind::Measure(word) => {
-                    decl.measure = self.word(
-                        word,
-                        "measure",
-                        &[
-                            ("start", Measure::Start),
-                            ("end", Measure::End),
-                            ("max", Measure::Max),
-                        ],
-                    );
+                    decl.measure = self.word(word, "measure", &Measure::ALL, Measure::name);
                     self.quantity_only(line, clause, "measure");
                 }
                 ClauseKind::Trueup(word) => {
-                    decl.trueup = self.word(
-                        word,
-                        "true-up",
-                        &[("delta", Trueup::Delta), ("replace", Trueup::Replace)],
-                    );
+                    decl.trueup = self.word(word, "true-up", &Trueup::ALL, Trueup::name);
                 }
             }
         }
@@ -596,15 +557,8 @@ impl<'a> Checker<'a> {
         self.lines.push(decl);
     }
 
-    fn tiers(&mut self, mode: &ast::Ident, tiers: &[ast::Tier]) -> Option<TiersDecl> {
-        let mode = self.word(
-            mode,
-            "tier mode",
-            &[
-                ("graduated", TierMode::Graduated),
-                ("volume", TierMode::Volume),
-            ],
-        );
+    fn tiers(&mut self, mode: &ast::Ident, tiers: &[ast::Tier]) -> Option<Tiers> {
+        let mode = self.word(mode, "tier mode", &TierMode::ALL, TierMode::name);
         let mut out = Vec::new();
         let mut previous: Option<(i64, Span)> = None;
         let mut ok = true;
@@ -663,7 +617,7 @@ impl<'a> Checker<'a> {
             let price = self.money(price, "a tier price");
             out.push((tier.up_to.and_then(|b| u64::try_from(b).ok()), price));
         }
-        Some(TiersDecl {
+        Some(Tiers {
             mode: mode?,
             tiers: out,
         })
@@ -739,7 +693,7 @@ impl<'a> Checker<'a> {
     }
 
     fn quantity_only(&mut self, line: &ast::Line, clause: &ast::Clause, keyword: &str) {
-        if line.kind == LineKind::Amount {
+        if line.kind == ast::LineKind::Amount {
             self.report(
                 Diagnostic::error(
                     Code::BadClause,
@@ -821,7 +775,7 @@ impl<'a> Checker<'a> {
         if prorated
             && decl.price.is_none()
             && decl.dated_prices.is_empty()
-            && line.kind == LineKind::Qty
+            && line.kind == ast::LineKind::Qty
         {
             self.report(
                 Diagnostic::error(
@@ -871,20 +825,27 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn word<T: Copy>(&mut self, word: &ast::Ident, what: &str, choices: &[(&str, T)]) -> Option<T> {
-        if let Some((_, value)) = choices.iter().find(|(n, _)| *n == word.name) {
+    /// One of a clause's words, e.g. `advance` for `billing`.
+    fn word<T: Copy>(
+        &mut self,
+        word: &ast::Ident,
+        what: &str,
+        choices: &[T],
+        name: fn(T) -> &'static str,
+    ) -> Option<T> {
+        if let Some(value) = choices.iter().find(|c| name(**c) == word.name) {
             return Some(*value);
         }
-        let names: Vec<&str> = choices.iter().map(|c| c.0).collect();
-        let help = did_you_mean(&word.name, names.iter().copied())
-            .unwrap_or_else(|| format!("write {}", list_alternatives(&names)));
+        let names = Names::new(&word.name, choices.iter().map(|c| name(*c)))
+            .listed_as("write")
+            .as_alternatives();
         self.report(
             Diagnostic::error(
                 Code::BadClause,
                 format!("unknown {what} `{}`", word.name),
                 word.span,
             )
-            .with_help(help),
+            .with_name_help(word.span, &names),
         );
         None
     }
@@ -983,24 +944,18 @@ impl<'a> Checker<'a> {
         otherwise: Option<&ast::StringLit>,
         value: &TExpr,
     ) -> Option<SplitDecl> {
-        let split_key = match key.name.as_str() {
-            "department" => SplitKey::Department,
-            "office" => SplitKey::Office,
-            "city" => SplitKey::City,
-            other => {
-                let help = did_you_mean(other, SPLIT_KEYS).unwrap_or_else(|| {
-                    format!("a line can be split by {}", list_names(&SPLIT_KEYS))
-                });
-                self.report(
-                    Diagnostic::error(
-                        Code::BadSplit,
-                        format!("cannot split by `{other}`: it is not a user attribute"),
-                        key.span,
-                    )
-                    .with_help(help),
-                );
-                return None;
-            }
+        let Some(split_key) = SplitKey::from_name(&key.name) else {
+            let names = Names::new(&key.name, SplitKey::ALL.map(SplitKey::name))
+                .listed_as("a line can be split by");
+            self.report(
+                Diagnostic::error(
+                    Code::BadSplit,
+                    format!("cannot split by `{}`: it is not a user attribute", key.name),
+                    key.span,
+                )
+                .with_name_help(key.span, &names),
+            );
+            return None;
         };
         if value.ty.is_error() {
             return None;
@@ -1009,7 +964,7 @@ impl<'a> Checker<'a> {
         user_lists(value, &mut populations);
         let mut distinct: Vec<&TExpr> = Vec::new();
         for p in populations {
-            if !distinct.iter().any(|d| same_shape(d, p)) {
+            if !distinct.iter().any(|d| d.same_shape(p)) {
                 distinct.push(p);
             }
         }
@@ -1051,45 +1006,7 @@ fn user_lists<'e>(expr: &'e TExpr, out: &mut Vec<&'e TExpr>) {
         out.push(expr);
         return;
     }
-    match &expr.kind {
-        TExprKind::List(items) | TExprKind::Call(_, items) => {
-            items.iter().for_each(|i| user_lists(i, out))
-        }
-        TExprKind::Field(inner, _)
-        | TExprKind::Project(inner, _)
-        | TExprKind::Count(inner)
-        | TExprKind::ToMoney(inner)
-        | TExprKind::Unary(_, inner) => user_lists(inner, out),
-        TExprKind::Binary(_, l, r) | TExprKind::Where(l, r) => {
-            user_lists(l, out);
-            user_lists(r, out);
-        }
-        _ => {}
+    for child in expr.children() {
+        user_lists(child, out);
     }
-}
-
-/// Structural equality ignoring where the expressions were written.
-fn same_shape(a: &TExpr, b: &TExpr) -> bool {
-    fn strip(e: &TExpr) -> TExpr {
-        let mut e = e.clone();
-        clear(&mut e);
-        e
-    }
-    fn clear(e: &mut TExpr) {
-        e.span = Span::default();
-        match &mut e.kind {
-            TExprKind::List(items) | TExprKind::Call(_, items) => items.iter_mut().for_each(clear),
-            TExprKind::Field(inner, _)
-            | TExprKind::Project(inner, _)
-            | TExprKind::Count(inner)
-            | TExprKind::ToMoney(inner)
-            | TExprKind::Unary(_, inner) => clear(inner),
-            TExprKind::Binary(_, l, r) | TExprKind::Where(l, r) => {
-                clear(l);
-                clear(r);
-            }
-            _ => {}
-        }
-    }
-    strip(a) == strip(b)
 }

@@ -5,17 +5,19 @@
 //! is decided by the caller (the salsa database), so this crate does no I/O.
 
 mod expr;
-pub mod fields;
 mod items;
-pub mod typed;
-pub mod types;
+mod lower;
 
 use std::collections::{BTreeMap, BTreeSet};
-use tally_money::{Currency, Rounding};
-use tally_syntax::ast::{self, LineKind};
-use tally_syntax::{Diagnostic, Span};
-pub use typed::{Builtin, LetId, ModuleKey, TExpr, TExprKind};
-pub use types::{CurrencyRef, Namespace, Record, Type};
+use tally_diagnostics::{Diagnostic, Span};
+use tally_ir::{
+    Billing, DatedPrice, LineKind, LineRounding, Measure, ModuleKey, Prorate, Psa, SplitKey, TExpr,
+    Term, Tiers, Trueup, Type,
+};
+use tally_money::Currency;
+use tally_syntax::ast;
+
+pub use lower::{humanise, link};
 
 /// What a module offers to the files that use it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -52,201 +54,16 @@ impl Checked {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PsaKind {
-    ConnectWise,
-    Autotask,
-    HaloPsa,
-}
-
-impl PsaKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            PsaKind::ConnectWise => "connectwise",
-            PsaKind::Autotask => "autotask",
-            PsaKind::HaloPsa => "halopsa",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PsaDecl {
-    pub kind: PsaKind,
-    pub company: String,
-    pub agreement: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CustomerDecl {
     pub name: String,
     pub tenant: String,
     pub tenant_span: Span,
     pub currency: Option<Currency>,
-    pub psa: Option<PsaDecl>,
+    pub psa: Option<Psa>,
     /// The day of the month billing periods start on (1 = calendar months).
     pub billing_day: u32,
     pub span: Span,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Billing {
-    Advance,
-    Arrears,
-}
-
-impl Billing {
-    pub fn name(self) -> &'static str {
-        match self {
-            Billing::Advance => "advance",
-            Billing::Arrears => "arrears",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Term {
-    Monthly,
-    Annual,
-    Triennial,
-}
-
-impl Term {
-    pub fn name(self) -> &'static str {
-        match self {
-            Term::Monthly => "monthly",
-            Term::Annual => "annual",
-            Term::Triennial => "triennial",
-        }
-    }
-}
-
-/// How a line rounds: its unit price (to the currency's minor unit) and, when prorated, each
-/// prorated charge. `truncate_product` and `truncate_unit` are Microsoft's two formulas (R1:
-/// truncate `unit / cycle × days × qty`; R2: truncate `unit / cycle × days`, then × qty).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum LineRounding {
-    #[default]
-    HalfUp,
-    HalfEven,
-    Truncate,
-    TruncateProduct,
-    TruncateUnit,
-}
-
-impl LineRounding {
-    pub const ALL: [LineRounding; 5] = [
-        LineRounding::HalfUp,
-        LineRounding::HalfEven,
-        LineRounding::Truncate,
-        LineRounding::TruncateProduct,
-        LineRounding::TruncateUnit,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            LineRounding::HalfUp => "half_up",
-            LineRounding::HalfEven => "half_even",
-            LineRounding::Truncate => "truncate",
-            LineRounding::TruncateProduct => "truncate_product",
-            LineRounding::TruncateUnit => "truncate_unit",
-        }
-    }
-
-    /// The rounding of a unit price or an amount to the minor unit.
-    pub fn money(self) -> Rounding {
-        match self {
-            LineRounding::HalfUp => Rounding::HalfUp,
-            LineRounding::HalfEven => Rounding::HalfEven,
-            _ => Rounding::Truncate,
-        }
-    }
-}
-
-/// `prorate daily | none`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Prorate {
-    #[default]
-    None,
-    Daily,
-}
-
-/// Which count a line bills when it is not prorated: `measure start | end | max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Measure {
-    Start,
-    End,
-    Max,
-}
-
-impl Measure {
-    pub fn name(self) -> &'static str {
-        match self {
-            Measure::Start => "start",
-            Measure::End => "end",
-            Measure::Max => "max",
-        }
-    }
-}
-
-/// How a prorated advance line bills last period's changes: one line per change for the
-/// difference (`delta`, the PSA convention), or Microsoft's refund of the old quantity and
-/// charge of the new (`replace`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Trueup {
-    #[default]
-    Delta,
-    Replace,
-}
-
-/// `graduated`: each unit at the price of the tier it falls in; `volume`: every unit at the price
-/// of the tier the whole quantity falls in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TierMode {
-    Graduated,
-    Volume,
-}
-
-impl TierMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            TierMode::Graduated => "graduated",
-            TierMode::Volume => "volume",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TiersDecl {
-    pub mode: TierMode,
-    /// (units up to, inclusive; `None` for `above`) and the unit price of each tier, in order.
-    pub tiers: Vec<(Option<u64>, TExpr)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DatedPrice {
-    pub from: chrono::NaiveDate,
-    /// The last day, inclusive; `None`: until the next dated price, or for good.
-    pub until: Option<chrono::NaiveDate>,
-    pub price: TExpr,
-    pub span: Span,
-}
-
-/// The user attribute a split groups by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SplitKey {
-    Department,
-    Office,
-    City,
-}
-
-impl SplitKey {
-    pub fn name(self) -> &'static str {
-        match self {
-            SplitKey::Department => "department",
-            SplitKey::Office => "office",
-            SplitKey::City => "city",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -271,7 +88,7 @@ pub struct LineDecl {
     /// Units included in the contract at no charge.
     pub included: Option<TExpr>,
     /// Tiered prices instead of one `price`.
-    pub tiers: Option<TiersDecl>,
+    pub tiers: Option<Tiers>,
     /// `from DATE [until DATE] price ...`: prices in force on given days, over the plain `price`.
     pub dated_prices: Vec<DatedPrice>,
     /// `bundle { "product": price, ... }`: each product billed for the line's quantity.

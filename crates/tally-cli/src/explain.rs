@@ -31,17 +31,10 @@ pub(crate) fn explain(
         .map_err(|d| Failure::Usage(d.message.clone()))?;
     let Some(index) = program.lines.iter().position(|l| l.name == line_name) else {
         let names: Vec<&str> = program.lines.iter().map(|l| l.name.as_str()).collect();
-        let hint = tally_syntax::diagnostic::did_you_mean(line_name, names.iter().copied())
-            .unwrap_or_else(|| {
-                format!(
-                    "the lines are {}",
-                    names
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
+        let hint = tally_diagnostics::Names::new(line_name, names)
+            .listed_as("the lines are")
+            .help()
+            .unwrap_or_default();
         return Err(Failure::Usage(format!(
             "no line `{line_name}` in `{}`: {hint}",
             file.key(db)
@@ -67,7 +60,7 @@ pub(crate) fn explain(
     };
     let source = file.text(db);
     let (line_no, column) =
-        tally_syntax::LineIndex::new(source).line_col(source, rule.span.start as usize);
+        tally_diagnostics::LineIndex::new(source).line_col(source, rule.span.start as usize);
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}", rule.name, rule.description);
     let _ = writeln!(

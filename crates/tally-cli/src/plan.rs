@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tally_db::{Database, SourceFile};
+use tally_diagnostics::Diagnostic;
 use tally_plan::{InputFile, Inputs, PLAN_VERSION, Plan, PlanPeriod};
 use tally_snapshot::{Period, Snapshot};
-use tally_syntax::Diagnostic;
 
 /// Prints every diagnostic of the loaded files and the modules they use; true if any is an error.
 fn report(loaded: &Loaded, json: bool) -> Result<bool, Failure> {

@@ -3,7 +3,7 @@
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 use serde::Serialize;
 use std::io::IsTerminal;
-use tally_syntax::{Diagnostic, LineIndex, Severity};
+use tally_diagnostics::{Diagnostic, LineIndex, Severity};
 
 /// A diagnostic with its file, in the shape miette renders.
 #[derive(Debug)]

@@ -7,9 +7,10 @@ mod stdlib;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use tally_check::{Checked, Import, ModuleKey, TExprKind};
-use tally_ir::Program;
-use tally_syntax::{Code, Diagnostic, Parsed};
+use tally_check::{Checked, Import};
+use tally_diagnostics::{Code, Diagnostic, Names, Span};
+use tally_ir::{ModuleKey, Program, TExprKind};
+use tally_syntax::Parsed;
 
 pub use stdlib::{STD_MODULES, std_source};
 
@@ -170,7 +171,7 @@ pub fn normalise(path: &Path) -> String {
 
 /// The keys of the modules a file uses, in order, with the span of each `use`.
 #[salsa::tracked(returns(ref))]
-pub fn uses(db: &dyn Db, file: SourceFile) -> Vec<(String, tally_syntax::Span)> {
+pub fn uses(db: &dyn Db, file: SourceFile) -> Vec<(String, Span)> {
     parse(db, file)
         .file
         .items
@@ -184,7 +185,7 @@ pub fn uses(db: &dyn Db, file: SourceFile) -> Vec<(String, tally_syntax::Span)> 
         .collect()
 }
 
-fn target_span(target: &tally_syntax::ast::UseTarget) -> tally_syntax::Span {
+fn target_span(target: &tally_syntax::ast::UseTarget) -> Span {
     match target {
         tally_syntax::ast::UseTarget::Module { span, .. } => *span,
         tally_syntax::ast::UseTarget::File(s) => s.span,
@@ -251,19 +252,9 @@ pub fn check(db: &dyn Db, file: SourceFile) -> Checked {
 
 fn not_found<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> (String, Option<String>) {
     if key.starts_with("std.") {
-        let names: Vec<&str> = STD_MODULES.iter().map(|(n, _)| *n).collect();
-        let help = tally_syntax::diagnostic::did_you_mean(key, names.iter().copied())
-            .unwrap_or_else(|| {
-                format!(
-                    "the standard library has {}",
-                    names
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
-        return (format!("no standard module `{key}`"), Some(help));
+        let names = Names::new(key, STD_MODULES.iter().map(|(n, _)| *n))
+            .listed_as("the standard library has");
+        return (format!("no standard module `{key}`"), names.help());
     }
     let known: Vec<&str> = known
         .map(String::as_str)
@@ -272,10 +263,8 @@ fn not_found<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> (String,
     (
         format!("cannot read `{key}`"),
         Some(
-            known
-                .iter()
-                .filter(|k| strsim::levenshtein(k, key) <= 2)
-                .min()
+            Names::new(key, known)
+                .closest()
                 .map(|k| format!("did you mean `{k}`?"))
                 .unwrap_or_else(|| "the path is relative to the file that uses it".into()),
         ),
@@ -299,7 +288,7 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
                 .unwrap_or_default(),
             None => by_tenant.values().flatten().cloned().collect(),
         };
-        let mut exprs: Vec<&tally_check::TExpr> = checked.lets.values().collect();
+        let mut exprs: Vec<&tally_ir::TExpr> = checked.lets.values().collect();
         for line in &checked.lines {
             exprs.push(&line.value);
             exprs.extend(line.price.iter());
@@ -320,11 +309,10 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
                         },
                         e.span,
                     );
-                    if let Some(help) = tally_syntax::diagnostic::did_you_mean(
-                        name,
-                        counters.iter().map(String::as_str),
-                    ) {
-                        d = d.with_help(help);
+                    if let Some(help) =
+                        Names::new(name, counters.iter().map(String::as_str)).closest()
+                    {
+                        d = d.with_help(format!("did you mean `{help}`?"));
                     }
                     all.push(d);
                 }
@@ -359,12 +347,12 @@ pub fn program(db: &dyn Db, file: SourceFile) -> Result<Program, Diagnostic> {
             .any(|m| parse(db, *m).diagnostics.iter().any(Diagnostic::is_error));
     if errors {
         return Err(Diagnostic::error(
-            Code::Syntax,
+            Code::RulesHaveErrors,
             format!(
                 "`{}` or a module it uses has syntax errors; run `tally check`",
                 file.key(db)
             ),
-            tally_syntax::Span::default(),
+            Span::default(),
         ));
     }
     let mut sources: tally_ir::Sources = BTreeMap::new();
@@ -378,5 +366,5 @@ pub fn program(db: &dyn Db, file: SourceFile) -> Result<Program, Diagnostic> {
             Arc::from(module.text(db).as_str()),
         );
     }
-    tally_ir::link(check(db, file), &checked, sources)
+    tally_check::link(check(db, file), &checked, sources)
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use tally_db::Database;
-use tally_syntax::Code;
+use tally_diagnostics::Code;
 
 fn workspace() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
@@ -40,7 +40,7 @@ fn blocks(markdown: &str) -> Vec<(String, usize, String)> {
     out
 }
 
-fn check(code: &str) -> Vec<tally_syntax::Diagnostic> {
+fn check(code: &str) -> Vec<tally_diagnostics::Diagnostic> {
     let mut db = Database::default();
     let text = if code.contains("customer \"") {
         code.to_string()

@@ -5,14 +5,13 @@ use chrono::{Months, NaiveDate};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use tally_check::fields::{Field, Source};
-use tally_check::{Billing, Builtin, LetId, Measure, ModuleKey, Prorate, TExpr, TExprKind};
-use tally_ir::{Line, Program};
+use tally_diagnostics::{Code, Diagnostic, Names};
+use tally_ir::{
+    Billing, BinaryOp, Builtin, CurrencyRef, DatedPrice, Field, LetId, Line, LineKind, Measure,
+    ModuleKey, Program, Prorate, Source, TExpr, TExprKind, Term, Type, UnaryOp,
+};
 use tally_money::{Currency, Money, Rounding};
 use tally_snapshot::{Period, Snapshot, SubscribedSku, Tenant, User};
-use tally_syntax::ast::{BinaryOp, LineKind, UnaryOp};
-use tally_syntax::diagnostic::did_you_mean;
-use tally_syntax::{Code, Diagnostic};
 
 /// Evaluates every line of the program for the period. All lines are evaluated even when one
 /// fails, so that every runtime error is reported at once.
@@ -22,39 +21,29 @@ pub fn evaluate(
     period: &Period,
 ) -> std::result::Result<Evaluation, Vec<EvalError>> {
     let Some(tenant) = snapshot.tenant(&program.customer.tenant) else {
-        let names = snapshot.tenant_names();
-        let mut d = Diagnostic::error(
+        let names = Names::new(&program.customer.tenant, snapshot.tenant_names())
+            .listed_as("the snapshot has")
+            .when_none("the snapshot has no tenants");
+        let span = program.customer.tenant_span;
+        let d = Diagnostic::error(
             Code::MissingTenant,
             format!(
                 "tenant `{}` is not in the snapshot",
                 program.customer.tenant
             ),
-            program.customer.tenant_span,
+            span,
         )
-        .with_label_message("no such tenant in the snapshot");
-        d = match did_you_mean(&program.customer.tenant, names.iter().copied()) {
-            Some(help) => d.with_help(help),
-            None if names.is_empty() => d.with_help("the snapshot has no tenants"),
-            None => d.with_help(format!(
-                "the snapshot has {}",
-                names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        };
+        .with_label_message("no such tenant in the snapshot")
+        .with_name_help(span, &names);
         return Err(vec![EvalError {
             module: program.customer.module.clone(),
             diagnostic: d,
         }]);
     };
     let previous = previous_period(period);
-    let needs_history =
-        |line: &Line| line.prorate == Prorate::Daily || line.measure == Measure::Max;
     let changes = tenant.change_dates();
     let mut dates: BTreeSet<NaiveDate> = [period.start, period.end].into_iter().collect();
-    if program.lines.iter().any(needs_history) {
+    if program.lines.iter().any(Line::needs_history) {
         dates.insert(previous.start);
         dates.extend(changes.range(previous.start..=period.end));
     }
@@ -100,7 +89,7 @@ pub fn evaluate(
             }
         };
         result.measured_on = main;
-        if needs_history(line) {
+        if line.needs_history() {
             let (from, to) = if prorated && line.billing == Billing::Advance {
                 (previous.start, previous.end)
             } else {
@@ -137,15 +126,10 @@ pub fn evaluate(
 
 /// The last day of the term (or renewal) in force on `date`, for a term that first started on
 /// `start`: terms follow one another, each ending per Microsoft's month-end rule.
-fn current_term_end(start: NaiveDate, term: tally_snapshot::Term, date: NaiveDate) -> NaiveDate {
-    let length = match term {
-        tally_snapshot::Term::Monthly => tally_billing::TermLength::Month,
-        tally_snapshot::Term::Annual => tally_billing::TermLength::Year,
-        tally_snapshot::Term::Triennial => tally_billing::TermLength::ThreeYears,
-    };
+fn current_term_end(start: NaiveDate, term: Term, date: NaiveDate) -> NaiveDate {
     let mut term_start = start;
     loop {
-        let Some(end) = tally_billing::term_end(term_start, length) else {
+        let Some(end) = tally_billing::term_end(term_start, term) else {
             return term_start;
         };
         match end.succ_opt() {
@@ -170,57 +154,10 @@ fn whole_months(from: NaiveDate, to: NaiveDate) -> i64 {
     i64::from(months)
 }
 
-/// The SKU GUIDs an expression reads through `m365.sku(...)`, following definitions.
-fn sku_lookups(
-    program: &Program,
-    expr: &TExpr,
-    out: &mut Vec<(String, Option<String>)>,
-    depth: usize,
-) {
-    if depth > 64 {
-        return;
-    }
-    expr.walk(&mut |e| match &e.kind {
-        TExprKind::SkuLookup { guids, term, .. } => {
-            out.extend(guids.iter().map(|g| (g.clone(), term.clone())));
-        }
-        TExprKind::HasSku { guids, .. } => {
-            out.extend(guids.iter().map(|g| (g.clone(), None)));
-        }
-        TExprKind::Let(id) => {
-            if let Some(body) = program.lets.get(id) {
-                sku_lookups(program, body, out, depth + 1);
-            }
-        }
-        _ => {}
-    });
-}
-
-/// Whether an expression reads `azure.usage`, following definitions.
-fn reads_usage(program: &Program, expr: &TExpr, depth: usize) -> bool {
-    if depth > 64 {
-        return false;
-    }
-    let mut found = false;
-    expr.walk(&mut |e| match &e.kind {
-        TExprKind::Source(Source::Usage) => found = true,
-        TExprKind::Let(id) => {
-            if let Some(body) = program.lets.get(id) {
-                found |= reads_usage(program, body, depth + 1);
-            }
-        }
-        _ => {}
-    });
-    found
-}
-
 /// The price in force on `date`. A price with an `until` covers its days and overrides the
 /// schedule; otherwise the latest `from` on or before the day applies (each lasts until the next
 /// one); otherwise the plain `price`. The checker has ruled out ambiguous overlaps.
-fn price_in_force(
-    line: &Line,
-    date: NaiveDate,
-) -> (Option<&TExpr>, Option<&tally_check::DatedPrice>) {
+fn price_in_force(line: &Line, date: NaiveDate) -> (Option<&TExpr>, Option<&DatedPrice>) {
     let dated = &line.dated_prices;
     let bounded = dated
         .iter()
@@ -406,31 +343,19 @@ impl<'p> Evaluator<'p> {
                 otherwise: split.otherwise.clone(),
             });
         }
-        let mut guids = Vec::new();
-        sku_lookups(self.program, &line.value, &mut guids, 0);
         result.subscriptions = self
             .tenant
             .subscribed_skus
             .iter()
             .filter(|s| {
-                guids.iter().any(|(g, term)| {
-                    g.eq_ignore_ascii_case(s.sku_id.trim())
-                        && term.as_deref().is_none_or(|t| s.term.name() == t)
+                line.quantity_skus.iter().any(|(guid, term)| {
+                    guid.eq_ignore_ascii_case(s.sku_id.trim()) && term.is_none_or(|t| s.term == t)
                 })
             })
             .cloned()
             .collect();
-        // What the line resells: the SKUs its quantity or price reads, or whose holders it counts.
-        let mut resold = Vec::new();
-        sku_lookups(self.program, &line.value, &mut resold, 0);
-        if let Some(price) = &line.price {
-            sku_lookups(self.program, price, &mut resold, 0);
-        }
-        let mut ids: Vec<String> = resold.iter().map(|(g, _)| g.to_lowercase()).collect();
-        ids.sort();
-        ids.dedup();
-        result.sku_ids = ids;
-        result.azure = reads_usage(self.program, &line.value, 0);
+        result.sku_ids = line.resells.sku_ids.clone();
+        result.azure = line.resells.azure;
         result.steps = steps;
         result.conversions = std::mem::take(&mut *self.conversions.borrow_mut());
         Ok(result)
@@ -480,14 +405,12 @@ impl<'p> Evaluator<'p> {
             text: self.program.text(ctx.module, expr.span).to_string(),
             value: match (value, &expr.ty) {
                 // An empty list still says what it is a list of.
-                (Value::List(items), tally_check::Type::List(inner)) if items.is_empty() => {
-                    match **inner {
-                        tally_check::Type::Record(r) => {
-                            format!("0 {}", tally_check::types::record_plural(r))
-                        }
-                        _ => "0 items".to_string(),
+                (Value::List(items), Type::List(inner)) if items.is_empty() => match **inner {
+                    Type::Record(r) => {
+                        format!("0 {}", tally_ir::types::record_plural(r))
                     }
-                }
+                    _ => "0 items".to_string(),
+                },
                 _ => self.show(value),
             },
             filter: None,
@@ -722,7 +645,7 @@ impl<'p> Evaluator<'p> {
                     .iter()
                     .enumerate()
                     .filter(|(_, s)| guids.iter().any(|g| g.eq_ignore_ascii_case(&s.sku_id)))
-                    .filter(|(_, s)| term.as_deref().is_none_or(|t| s.term.name() == t))
+                    .filter(|(_, s)| term.is_none_or(|t| s.term == t))
                     .map(|(i, _)| i)
                     .collect();
                 let value = Value::Sku {
@@ -773,7 +696,10 @@ impl<'p> Evaluator<'p> {
                         .iter()
                         .map(|c| c.name.as_str())
                         .collect();
-                    let mut d = Diagnostic::error(
+                    let names = Names::new(name, names)
+                        .listed_as("the tenant's counters are")
+                        .when_none("the snapshot has no counters for this tenant; import the vendor's counts");
+                    let d = Diagnostic::error(
                         Code::MissingData,
                         format!(
                             "counter `{name}` is not in the snapshot for `{}`",
@@ -781,12 +707,7 @@ impl<'p> Evaluator<'p> {
                         ),
                         expr.span,
                     );
-                    d = match did_you_mean(name, names.iter().copied()) {
-                        Some(help) => d.with_help(help),
-                        None if names.is_empty() => d.with_help("the snapshot has no counters for this tenant; import the vendor's counts"),
-                        None => d.with_help(format!("the tenant's counters are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
-                    };
-                    Err(self.error(ctx, d))
+                    Err(self.error(ctx, d.with_help(names.help().unwrap_or_default())))
                 }
             },
             TExprKind::Count(inner) => {
@@ -1329,10 +1250,10 @@ impl<'p> Evaluator<'p> {
                     )
                 };
                 match expr.ty {
-                    tally_check::Type::Money(currency) => {
+                    Type::Money(currency) => {
                         let currency = match currency {
-                            tally_check::CurrencyRef::Fixed(c) => c,
-                            tally_check::CurrencyRef::Customer => self.currency,
+                            CurrencyRef::Fixed(c) => c,
+                            CurrencyRef::Customer => self.currency,
                         };
                         let mut total = Money::zero(currency);
                         for item in items {

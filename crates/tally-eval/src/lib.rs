@@ -10,9 +10,9 @@ pub use eval::{evaluate, previous_period};
 pub use trace::{Filter, Step};
 pub use value::{Value, show_decimal};
 
-use tally_check::ModuleKey;
+use tally_diagnostics::Diagnostic;
+use tally_ir::ModuleKey;
 use tally_money::Money;
-use tally_syntax::Diagnostic;
 
 /// A runtime error, in the file whose text caused it.
 #[derive(Debug, Clone, PartialEq, Eq)]

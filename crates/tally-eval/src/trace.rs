@@ -1,8 +1,8 @@
 //! The record of how a value was computed: which rule text, what it came to, and for filters
 //! who was counted and who was left out (and by which condition).
 
-use tally_check::ModuleKey;
-use tally_syntax::Span;
+use tally_diagnostics::Span;
+use tally_ir::ModuleKey;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {

@@ -4,12 +4,11 @@
 
 use crate::model::*;
 use crate::proration;
-use tally_check::{Billing, Measure, Prorate};
+use tally_diagnostics::LineIndex;
 use tally_eval::{Evaluation, LineResult, Role, Step};
-use tally_ir::{Line, Program};
+use tally_ir::{Billing, Line, Measure, Program, Prorate};
 use tally_money::{Money, allocate_money, allocate_units};
 use tally_snapshot::Period;
-use tally_syntax::LineIndex;
 
 /// A failure to turn an evaluation into invoice lines: only arithmetic overflow can cause it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,25 +6,12 @@
 
 use crate::model::{PlanLine, Proration};
 use chrono::NaiveDate;
-use tally_billing::{
-    CycleLength, ProrationRounding, TermLength, cycle_days, inclusive_days, prorate, term_end,
-};
-use tally_check::{LineRounding, Trueup};
+use tally_billing::{CycleLength, cycle_days, inclusive_days, prorate, term_end};
 use tally_eval::{DayCount, History};
 use tally_ir::Line;
+use tally_ir::Trueup;
 use tally_money::Money;
 use tally_snapshot::{Period, SubscribedSku, Term};
-
-pub(crate) fn strategy(rounding: LineRounding) -> ProrationRounding {
-    match rounding {
-        LineRounding::HalfUp => ProrationRounding::HalfUp,
-        LineRounding::HalfEven => ProrationRounding::HalfEven,
-        LineRounding::Truncate | LineRounding::TruncateProduct => {
-            ProrationRounding::TruncateProduct
-        }
-        LineRounding::TruncateUnit => ProrationRounding::TruncateUnit,
-    }
-}
 
 /// One prorated charge: `quantity` units for the days `from..=to` of a cycle of `cycle` days.
 struct Charge<'a> {
@@ -54,7 +41,7 @@ fn charge(
         what,
     } = charge;
     let days = inclusive_days(from, to);
-    let strategy = strategy(rule.rounding);
+    let strategy = rule.rounding.proration();
     let prorated =
         prorate(unit_price, quantity, days, cycle, strategy).map_err(|e| e.to_string())?;
     let mut line = base.clone();
@@ -99,16 +86,9 @@ fn reduction_allowed_on(
     if added_recently {
         return true;
     }
-    let terms: Vec<(NaiveDate, TermLength)> = subscriptions
+    let terms: Vec<(NaiveDate, Term)> = subscriptions
         .iter()
-        .filter_map(|s| {
-            let length = match s.term {
-                Term::Monthly => TermLength::Month,
-                Term::Annual => TermLength::Year,
-                Term::Triennial => TermLength::ThreeYears,
-            };
-            s.term_start.map(|start| (start, length))
-        })
+        .filter_map(|s| s.term_start.map(|start| (start, s.term)))
         .collect();
     if terms.is_empty() || terms.len() < subscriptions.len() {
         return true;

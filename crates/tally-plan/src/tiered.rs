@@ -5,7 +5,6 @@
 
 use crate::model::PlanLine;
 use tally_billing::{Tier, TierMode, price_tiers};
-use tally_check::TierMode as RuleTierMode;
 use tally_ir::Line;
 use tally_money::Money;
 
@@ -14,7 +13,7 @@ pub(crate) fn tier_lines(
     base: &PlanLine,
     quantity: u64,
     prices: &[(Option<u64>, Money)],
-    mode: RuleTierMode,
+    mode: TierMode,
 ) -> Result<Vec<(PlanLine, Option<Money>)>, String> {
     let tiers: Vec<Tier> = prices
         .iter()
@@ -23,10 +22,6 @@ pub(crate) fn tier_lines(
             unit_price: *unit_price,
         })
         .collect();
-    let mode = match mode {
-        RuleTierMode::Graduated => TierMode::Graduated,
-        RuleTierMode::Volume => TierMode::Volume,
-    };
     let charges = price_tiers(quantity, &tiers, mode).map_err(|e| e.to_string())?;
     let Some(first) = prices.first() else {
         return Err("a tiered line has no tiers".into());

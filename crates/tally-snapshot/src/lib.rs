@@ -250,31 +250,8 @@ pub struct SubscribedSku {
     pub changes: Vec<SeatChange>,
 }
 
-/// Commitment term of a subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Term {
-    Monthly,
-    Annual,
-    Triennial,
-}
-
-impl Term {
-    /// The name as written in JSON: `monthly`, `annual` or `triennial`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Term::Monthly => "monthly",
-            Term::Annual => "annual",
-            Term::Triennial => "triennial",
-        }
-    }
-}
-
-impl std::fmt::Display for Term {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// Commitment term of a subscription: the workspace's one `Term`, from the billing arithmetic.
+pub use tally_billing::Term;
 
 /// How a subscription is billed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,9 +1,9 @@
 //! The owned syntax tree. Every node carries the [`Span`] of its source text. The tree is what
 //! the user wrote, nothing resolved: names are plain identifiers, clauses are kept in order.
 
-use crate::Span;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use tally_diagnostics::Span;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Ident {

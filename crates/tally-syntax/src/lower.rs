@@ -3,13 +3,13 @@
 //! too large) become diagnostics here.
 
 use crate::ast::*;
-use crate::diagnostic::{Code, Diagnostic};
 use crate::parser::Rule;
-use crate::span::Span;
 use chrono::NaiveDate;
 use pest::iterators::Pair;
 use rust_decimal::Decimal;
 use std::str::FromStr;
+use tally_diagnostics::Span;
+use tally_diagnostics::{Code, Diagnostic};
 
 pub(crate) struct Lowering {
     offset: usize,

@@ -3,11 +3,11 @@
 //! so a missing `}` in the header does not hide a misspelt field further down.
 
 use crate::ast::File;
-use crate::diagnostic::{Code, Diagnostic};
 use crate::lower;
-use crate::span::{LineIndex, Span};
 use pest::Parser;
 use pest::error::{ErrorVariant, InputLocation};
+use tally_diagnostics::{Code, Diagnostic};
+use tally_diagnostics::{LineIndex, Span};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../../../grammar/tally.pest"]
@@ -225,9 +225,10 @@ fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'stat
     if word.is_empty() || keywords.clone().any(|k| *k == word) {
         return None;
     }
-    keywords
-        .copied()
-        .find(|k| strsim::levenshtein(k, word) <= 2 && word.len() > 2)
+    if word.len() <= 2 {
+        return None;
+    }
+    tally_diagnostics::closest(word, keywords.copied())
 }
 
 /// The token at `at`, for "found `...`": a word, a quoted string, or one character.

@@ -1,10 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+use tally_diagnostics::Code;
 use tally_syntax::ast::*;
-use tally_syntax::{Code, parse};
+use tally_syntax::parse;
 
 fn render(source: &str) -> String {
     let parsed = parse(source);
-    let index = tally_syntax::LineIndex::new(source);
+    let index = tally_diagnostics::LineIndex::new(source);
     parsed
         .diagnostics
         .iter()

@@ -64,10 +64,16 @@ pub enum Code {
     MissingData,
     /// A number too large for exact decimal arithmetic.
     Overflow,
+    /// Expressions or definitions nested deeper than Tally evaluates.
+    NestingTooDeep,
+    /// A plan was asked of rules that do not check.
+    RulesHaveErrors,
+    /// The checker and a later stage disagree: a bug in Tally, never in the rules.
+    Internal,
 }
 
 impl Code {
-    pub const ALL: [Code; 24] = [
+    pub const ALL: [Code; 27] = [
         Code::Syntax,
         Code::BadLiteral,
         Code::UnknownName,
@@ -92,6 +98,9 @@ impl Code {
         Code::MissingTenant,
         Code::MissingData,
         Code::Overflow,
+        Code::NestingTooDeep,
+        Code::RulesHaveErrors,
+        Code::Internal,
     ];
 
     /// The stable identifier shown to users, e.g. `T0101`.
@@ -121,6 +130,9 @@ impl Code {
             Code::MissingTenant => "T0503",
             Code::MissingData => "T0504",
             Code::Overflow => "T0505",
+            Code::NestingTooDeep => "T0003",
+            Code::RulesHaveErrors => "T0601",
+            Code::Internal => "T0901",
         }
     }
 }
@@ -135,6 +147,20 @@ impl std::fmt::Display for Code {
 pub struct Label {
     pub span: Span,
     pub message: String,
+    /// The file the span is in, when it is not the diagnostic's own (a definition in a module
+    /// the file uses). `None`: the diagnostic's file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+/// A fix as data: replace the text under `span` with `replacement`. An editor offers it as a
+/// quick fix; the terminal shows the diagnostic's `help` instead.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// What the fix does, e.g. "replace with `department`".
+    pub message: String,
+    pub span: Span,
+    pub replacement: String,
 }
 
 /// One problem in one file. The file is known from context: every query that returns
@@ -147,6 +173,8 @@ pub struct Diagnostic {
     /// The first label is the primary one: the text the message is about.
     pub labels: Vec<Label>,
     pub help: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<Suggestion>,
 }
 
 impl Diagnostic {
@@ -158,8 +186,10 @@ impl Diagnostic {
             labels: vec![Label {
                 span,
                 message: String::new(),
+                file: None,
             }],
             help: None,
+            suggestions: Vec::new(),
         }
     }
 
@@ -168,6 +198,17 @@ impl Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, message, span)
         }
+    }
+
+    /// A disagreement between Tally's own stages, at the rule text being worked on. The
+    /// message says what was expected; the help asks for a report.
+    pub fn internal(message: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic::error(
+            Code::Internal,
+            format!("internal error: {}", message.into()),
+            span,
+        )
+        .with_help("this is a bug in Tally, not in your rules: please report it with the rule file and the command you ran")
     }
 
     /// Sets the message under the primary label.
@@ -182,6 +223,22 @@ impl Diagnostic {
         self.labels.push(Label {
             span,
             message: message.into(),
+            file: None,
+        });
+        self
+    }
+
+    /// A label in another file, e.g. where a module defines the name this diagnostic is about.
+    pub fn with_secondary_in(
+        mut self,
+        file: impl Into<String>,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+            file: Some(file.into()),
         });
         self
     }
@@ -189,6 +246,36 @@ impl Diagnostic {
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
+    }
+
+    /// Offers replacing the text under `span` with `replacement`.
+    pub fn with_suggestion(
+        mut self,
+        span: Span,
+        replacement: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        self.suggestions.push(Suggestion {
+            message: message.into(),
+            span,
+            replacement: replacement.into(),
+        });
+        self
+    }
+
+    /// Help for a name that is not one of `candidates`: "did you mean `x`?" with the
+    /// replacement of `span` as a suggestion when one is close, else [`Names::list`]'s sentence.
+    pub fn with_name_help(mut self, span: Span, names: &Names<'_>) -> Diagnostic {
+        match names.closest() {
+            Some(close) => {
+                self.help = Some(format!("did you mean `{close}`?"));
+                self.with_suggestion(span, close, format!("replace with `{close}`"))
+            }
+            None => {
+                self.help = names.list();
+                self
+            }
+        }
     }
 
     pub fn primary_span(&self) -> Span {
@@ -200,37 +287,11 @@ impl Diagnostic {
     }
 }
 
-/// "did you mean `x`?" help from the closest candidate, if any is close enough.
-pub fn did_you_mean<'a>(
-    wanted: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    closest(wanted, candidates).map(|c| format!("did you mean `{c}`?"))
-}
-
-/// The candidate closest to `wanted` by edit distance, if it is plausibly a typo.
-pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let wanted_lower = wanted.to_lowercase();
-    let limit = (wanted.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (strsim::levenshtein(&wanted_lower, &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
-        .map(|(_, c)| c)
-}
+use crate::suggest::Names;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggestions_pick_the_nearest_plausible_name() {
-        let names = ["department", "display_name", "enabled"];
-        assert_eq!(closest("departmnet", names), Some("department"));
-        assert_eq!(closest("enabeld", names), Some("enabled"));
-        assert_eq!(closest("zzz", names), None);
-    }
 
     #[test]
     fn codes_are_unique() {

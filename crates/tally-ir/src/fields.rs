@@ -190,9 +190,6 @@ pub fn field(record: Record, name: &str) -> Option<(Field, Type)> {
         .map(|(_, f, t, _)| (*f, t.to_type()))
 }
 
-/// The user attributes a line can be split by.
-pub const SPLIT_KEYS: [&str; 3] = ["department", "office", "city"];
-
 /// Collections and values under a namespace: `m365.users`, `azure.usage`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
