@@ -1,6 +1,6 @@
 //! Reading rule files into the database: the paths given, and every file they `use`.
 
-use crate::Failure;
+use crate::exit::Failure;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use tally_db::{Database, SourceFile};

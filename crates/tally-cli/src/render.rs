@@ -1,9 +1,12 @@
 //! Diagnostics for people (miette, with the source underlined) and for machines (JSON).
 
+use crate::exit::Failure;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 use serde::Serialize;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use tally_db::Database;
 use tally_diagnostics::{Diagnostic, LineIndex, Severity};
+use tally_driver::FileDiagnostic;
 
 /// A diagnostic with its file, in the shape miette renders.
 #[derive(Debug)]
@@ -44,7 +47,9 @@ impl miette::Diagnostic for Report {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let labels = self.diagnostic.labels.iter().enumerate().map(|(i, label)| {
+        // Labels in other files are listed under the report (see `human`).
+        let here = self.diagnostic.labels.iter().filter(|l| l.file.is_none());
+        let labels = here.enumerate().map(|(i, label)| {
             let span = SourceSpan::from((label.span.start as usize, label.span.len()));
             let text = (!label.message.is_empty()).then(|| label.message.clone());
             if i == 0 {
@@ -63,7 +68,7 @@ pub(crate) fn colour() -> bool {
 }
 
 /// Renders one diagnostic with its source, the way people read it.
-pub(crate) fn human(file: &str, source: &str, diagnostic: &Diagnostic) -> String {
+pub fn human(file: &str, source: &str, diagnostic: &Diagnostic) -> String {
     let theme = if colour() {
         GraphicalTheme::unicode()
     } else {
@@ -79,11 +84,49 @@ pub(crate) fn human(file: &str, source: &str, diagnostic: &Diagnostic) -> String
         // Rendering into a String cannot fail in practice; keep the message regardless.
         out = format!("{file}: {}\n", diagnostic.message);
     }
+    for label in &diagnostic.labels {
+        if let Some(other) = &label.file {
+            out.push_str(&format!(
+                "  = note: {other}, bytes {}..{}: {}\n",
+                label.span.start, label.span.end, label.message
+            ));
+        }
+    }
     out
 }
 
+/// The text of a file the database holds, for rendering its diagnostics.
+fn source(db: &Database, file: &str) -> String {
+    db.file(file)
+        .map(|f| f.text(db).clone())
+        .unwrap_or_default()
+}
+
+/// Prints diagnostics for people on standard error.
+pub fn print_human(db: &Database, problems: &[FileDiagnostic]) {
+    let mut stderr = std::io::stderr().lock();
+    for problem in problems {
+        let text = source(db, &problem.file);
+        let _ = write!(
+            stderr,
+            "{}",
+            human(&problem.file, &text, &problem.diagnostic)
+        );
+    }
+}
+
+/// Prints diagnostics as one JSON array on standard output.
+pub(crate) fn print_json(db: &Database, problems: &[FileDiagnostic]) -> Result<(), Failure> {
+    let machine: Vec<JsonDiagnostic> = problems
+        .iter()
+        .map(|p| json(&p.file, &source(db, &p.file), &p.diagnostic))
+        .collect();
+    let text = serde_json::to_string_pretty(&machine).map_err(|e| Failure::Usage(e.to_string()))?;
+    crate::output::print(&format!("{text}\n"))
+}
+
 #[derive(Serialize)]
-pub(crate) struct JsonDiagnostic {
+pub struct JsonDiagnostic {
     file: String,
     code: &'static str,
     severity: Severity,
@@ -105,7 +148,7 @@ struct JsonLabel {
     end: u32,
 }
 
-pub(crate) fn json(file: &str, source: &str, diagnostic: &Diagnostic) -> JsonDiagnostic {
+pub fn json(file: &str, source: &str, diagnostic: &Diagnostic) -> JsonDiagnostic {
     let index = LineIndex::new(source);
     let span = diagnostic.primary_span();
     let (line, column) = index.line_col(source, span.start as usize);

@@ -198,7 +198,7 @@ fn csv_has_one_row_per_line() {
     assert_eq!(rows.len(), 1 + 6);
     assert!(
         rows.iter()
-            .any(|r| r.contains("acme-ltd/backup/department=(no department)"))
+            .any(|r| r.contains("acme.onmicrosoft.com/backup/department=(no department)"))
     );
 }
 
@@ -264,7 +264,8 @@ fn a_broken_snapshot_names_the_json_path_and_writes_nothing() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(run.code, 2);
+    // A snapshot that is not valid is a problem in the inputs (exit 1), not a usage error.
+    assert_eq!(run.code, 1);
     assert_contains(&run.stderr, "tenants[0].users[3].enabled");
     assert!(!out.exists(), "a failed plan must not write its output");
 }
@@ -525,7 +526,7 @@ fn a_reduction_outside_the_seven_day_window_is_flagged_not_credited() {
     assert!(
         outside
             .stderr
-            .contains("warning: contoso/standard: 4 seats fewer"),
+            .contains("warning: contoso.onmicrosoft.com/standard: 4 seats fewer"),
         "{}",
         outside.stderr
     );
@@ -573,11 +574,14 @@ fn import_then_plan_through_the_real_binary() {
             .unwrap_or_else(|| panic!("no {id} in {lines:?}"))
     };
     // 25 E5 seats enabled in subscribedSkus, at the price list's 30.80 + 10% = 33.88.
-    assert_eq!(get("contoso/e5_seats")["quantity"], 25);
-    assert_eq!(get("contoso/e5_seats")["amount"], "847.00");
+    assert_eq!(get("contoso.onmicrosoft.com/e5_seats")["quantity"], 25);
+    assert_eq!(get("contoso.onmicrosoft.com/e5_seats")["amount"], "847.00");
     // Ann (Sales) is enabled and licensed; Bob is disabled.
-    assert_eq!(get("contoso/support/department=Sales")["quantity"], 1);
-    assert_eq!(get("contoso/backup")["amount"], "10.50");
+    assert_eq!(
+        get("contoso.onmicrosoft.com/support/department=Sales")["quantity"],
+        1
+    );
+    assert_eq!(get("contoso.onmicrosoft.com/backup")["amount"], "10.50");
 }
 
 #[test]
@@ -830,4 +834,103 @@ fn run_null() -> bool {
     use std::os::unix::fs::FileTypeExt;
     let result = run(&["plan", ACME, "--snapshot", ACME_SNAPSHOT, "-o", "/dev/null"]);
     result.code == 0 && std::fs::metadata("/dev/null").is_ok_and(|m| m.file_type().is_char_device())
+}
+
+#[test]
+fn one_customer_failing_does_not_stop_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let acme = std::fs::read_to_string(workspace().join(ACME)).unwrap();
+    std::fs::write(dir.path().join("acme.tally"), &acme).unwrap();
+    let ghost = acme
+        .replace("Acme Ltd", "Ghost Ltd")
+        .replace("acme.onmicrosoft.com", "ghost.onmicrosoft.com");
+    std::fs::write(dir.path().join("ghost.tally"), ghost).unwrap();
+    let out = dir.path().join("plan.json");
+    let run = run(&[
+        "plan",
+        dir.path().to_str().unwrap(),
+        "--snapshot",
+        ACME_SNAPSHOT,
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_contains(&run.stderr, "T0503");
+    assert_contains(&run.stderr, "1 of 2 customer files could not be planned");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let customers = plan["customers"].as_array().unwrap();
+    assert_eq!(customers.len(), 1);
+    assert_eq!(customers[0]["tenant"], "acme.onmicrosoft.com");
+    let incomplete = plan["incomplete"].as_array().unwrap();
+    assert_eq!(incomplete.len(), 1);
+    assert!(
+        incomplete[0]["rules"]
+            .as_str()
+            .unwrap()
+            .ends_with("ghost.tally"),
+        "{incomplete:?}"
+    );
+    assert_contains(incomplete[0]["reason"].as_str().unwrap(), "T0503");
+}
+
+#[test]
+fn two_files_billing_one_tenant_are_refused_for_the_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let acme = std::fs::read_to_string(workspace().join(ACME)).unwrap();
+    std::fs::write(dir.path().join("a.tally"), &acme).unwrap();
+    std::fs::write(
+        dir.path().join("b.tally"),
+        acme.replace("Acme Ltd", "Acme Holdings"),
+    )
+    .unwrap();
+    let run = run(&[
+        "plan",
+        dir.path().to_str().unwrap(),
+        "--snapshot",
+        ACME_SNAPSHOT,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_contains(
+        &run.stderr,
+        "tenant `acme.onmicrosoft.com` is also billed by",
+    );
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(plan["customers"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_closed_pipe_ends_the_plan_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .current_dir(workspace())
+        .args([
+            "plan",
+            ACME,
+            "--snapshot",
+            ACME_SNAPSHOT,
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before tally writes: `tally plan | true`.
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(status.code().is_some_and(|c| c == 0), "{status:?} {stderr}");
 }

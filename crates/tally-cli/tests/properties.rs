@@ -88,7 +88,7 @@ fn plan(snapshot_text: &str) -> tally_plan::CustomerPlan {
 }
 
 fn amount(line: &tally_plan::PlanLine) -> Decimal {
-    Decimal::from_str(line.amount.as_deref().unwrap()).unwrap()
+    line.amount.unwrap()
 }
 
 fn total(plan: &tally_plan::CustomerPlan, line: &str) -> Decimal {

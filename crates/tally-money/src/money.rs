@@ -120,9 +120,22 @@ impl Money {
     /// [`Rounding::HalfUp`] to fit; callers wanting another mode should
     /// [`Money::round`] first.
     pub fn to_minor_unit_string(&self) -> String {
+        pad_places(self.to_minor_unit(), self.currency.minor_units())
+    }
+
+    /// The amount rounded [`Rounding::HalfUp`] to exactly the currency's minor-unit places (its
+    /// scale is the minor unit, so it displays as [`Money::to_minor_unit_string`] does); zero is
+    /// never negative.
+    pub fn to_minor_unit(&self) -> Decimal {
         let places = self.currency.minor_units();
-        let rounded = Money::new(Rounding::HalfUp.apply(self.amount, places), self.currency);
-        pad_places(rounded.amount, places)
+        let mut value = Rounding::HalfUp.apply(self.amount, places);
+        if value.is_zero() {
+            value.set_sign_positive(true);
+        }
+        if value.scale() < places {
+            value.rescale(places);
+        }
+        value
     }
 }
 

@@ -14,6 +14,8 @@ use tally_snapshot::Period;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError {
     pub line: String,
+    /// The rule line, in the customer's file.
+    pub span: tally_diagnostics::Span,
     pub message: String,
 }
 
@@ -38,7 +40,7 @@ pub fn assemble_customer(
         .map(|s| s.as_ref())
         .unwrap_or("");
     let index = LineIndex::new(source);
-    let customer_slug = slug(&program.customer.name);
+    let customer_key = line_id_root(&program.customer.tenant);
     let plan_period = PlanPeriod {
         start: period.start,
         end: period.end,
@@ -48,6 +50,7 @@ pub fn assemble_customer(
     for (rule, result) in program.lines.iter().zip(&evaluation.lines) {
         let error = |message: String| PlanError {
             line: rule.name.clone(),
+            span: rule.span,
             message,
         };
         let (line_no, column) = index.line_col(source, rule.span.start as usize);
@@ -74,9 +77,9 @@ pub fn assemble_customer(
             |p| p.billed,
         );
         let signed_quantity = i64::try_from(quantity).map_err(|e| error(e.to_string()))?;
-        let unit_price = result.unit_price.map(|p| p.round(rule.rounding.money()));
-        let amount = match (result.amount, unit_price) {
-            (Some(amount), _) => Some(amount.round(rule.rounding.money())),
+        let unit_price = rounded_unit_price(rule, result);
+        let amount = match (rounded_amount(rule, result), unit_price) {
+            (Some(amount), _) => Some(amount),
             (None, Some(price)) => Some(
                 price
                     .checked_mul(quantity.into())
@@ -85,7 +88,7 @@ pub fn assemble_customer(
             (None, None) => None,
         };
         let base = PlanLine {
-            id: format!("{customer_slug}/{}", rule.name),
+            id: format!("{customer_key}/{}", rule.name),
             line: rule.name.clone(),
             product: rule.product.clone(),
             description: rule.description.clone(),
@@ -96,12 +99,12 @@ pub fn assemble_customer(
                 } else {
                     None
                 })
-                .map(|p| p.to_minor_unit_string()),
-            amount: amount.map(|a| a.to_minor_unit_string()),
-            currency: currency.code().to_string(),
+                .map(|p| p.to_minor_unit()),
+            amount: amount.map(|a| a.to_minor_unit()),
+            currency,
             period: plan_period,
-            billing: rule.billing.name().to_string(),
-            term: rule.term.map(|t| t.name().to_string()),
+            billing: rule.billing,
+            term: rule.term,
             agreement: rule
                 .agreement
                 .clone()
@@ -117,15 +120,15 @@ pub fn assemble_customer(
                 line: line_no,
                 column,
                 span: [rule.span.start, rule.span.end],
-                rounding: rule.rounding.name().to_string(),
+                rounding: rule.rounding,
                 minimum,
                 conversions: result
                     .conversions
                     .iter()
                     .map(|c| ConversionUsed {
-                        from: c.from.to_string(),
-                        to: c.to.to_string(),
-                        rate: c.rate.normalize().to_string(),
+                        from: c.from,
+                        to: c.to,
+                        rate: c.rate.normalize(),
                         date: c.date,
                     })
                     .collect(),
@@ -158,8 +161,8 @@ pub fn assemble_customer(
                         line.id = format!("{}/{product}", base.id);
                         line.product = product.clone();
                         line.description = format!("{}: {product}", rule.description);
-                        line.unit_price = Some(price.to_minor_unit_string());
-                        line.amount = Some(amount.to_minor_unit_string());
+                        line.unit_price = Some(price.to_minor_unit());
+                        line.amount = Some(amount.to_minor_unit());
                         parts.push((line, Some(amount)));
                     }
                     parts
@@ -216,17 +219,28 @@ pub fn assemble_customer(
     Ok(CustomerPlan {
         customer: program.customer.name.clone(),
         tenant: program.customer.tenant.clone(),
-        currency: currency.code().to_string(),
+        currency,
         psa: program.customer.psa.as_ref().map(|p| PsaTarget {
-            kind: p.kind.name().to_string(),
+            kind: p.kind,
             company: p.company.clone(),
             agreement: p.agreement.clone(),
         }),
         rules: rules_path.to_string(),
         period: plan_period,
         lines,
-        total: total.to_minor_unit_string(),
+        total: total.to_minor_unit(),
     })
+}
+
+/// The unit price a line bills: the evaluated price rounded to the currency's minor unit with
+/// the line's named rounding. With [`rounded_amount`], the one place prices are rounded.
+pub fn rounded_unit_price(rule: &Line, result: &LineResult) -> Option<Money> {
+    result.unit_price.map(|p| p.round(rule.rounding.money()))
+}
+
+/// The amount an `amount` line bills, rounded with the line's named rounding.
+pub fn rounded_amount(rule: &Line, result: &LineResult) -> Option<Money> {
+    result.amount.map(|a| a.round(rule.rounding.money()))
 }
 
 /// One invoice line per group. Quantities are allocated by largest remainder over the groups'
@@ -293,9 +307,9 @@ fn split_line(
         line.id = format!("{}/{}={}", base.id, split.key, group);
         line.quantity = i64::try_from(part_quantity).map_err(|e| e.to_string())?;
         line.description = format!("{}: {group}", rule.description);
-        line.amount = part_amount.map(|a| a.to_minor_unit_string());
+        line.amount = part_amount.map(|a| a.to_minor_unit());
         if is_amount_line {
-            line.unit_price = line.amount.clone();
+            line.unit_price = line.amount;
         }
         line.split = Some(SplitPart {
             key: split.key.to_string(),
@@ -355,8 +369,15 @@ pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// `Northwind Traders Ltd.` → `northwind-traders-ltd`.
-fn slug(name: &str) -> String {
+/// The first part of every line id of a customer: the tenant, lower case. Never the customer's
+/// display name, which people rename (`docs/plan.md`).
+pub fn line_id_root(tenant: &str) -> String {
+    tenant.trim().to_lowercase()
+}
+
+/// `Northwind Traders Ltd.` → `northwind-traders-ltd`: the root of version 1 line ids, kept to
+/// read old plans.
+pub(crate) fn slug(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars() {
         if c.is_alphanumeric() {
@@ -377,5 +398,13 @@ mod tests {
             "northwind-traders-ltd"
         );
         assert_eq!(super::slug("  A&B  "), "a-b");
+    }
+
+    #[test]
+    fn line_ids_start_at_the_tenant_whatever_its_case() {
+        assert_eq!(
+            super::line_id_root(" Northwind.onmicrosoft.com "),
+            "northwind.onmicrosoft.com"
+        );
     }
 }

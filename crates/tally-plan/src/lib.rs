@@ -4,9 +4,14 @@
 mod assemble;
 mod model;
 mod proration;
+mod read;
 mod render;
+mod text;
 mod tiered;
 
-pub use assemble::{PlanError, assemble_customer, drivers};
+pub use assemble::{
+    PlanError, assemble_customer, drivers, line_id_root, rounded_amount, rounded_unit_price,
+};
 pub use model::*;
+pub use read::{ReadError, from_json};
 pub use render::{to_csv, to_json, to_table};

@@ -1,10 +1,17 @@
 //! The plan: what to invoice, per customer, for one period. Versioned JSON, documented in
-//! `docs/plan.md`. Amounts are strings holding exact decimals at the currency's minor unit.
+//! `docs/plan.md`. Amounts are exact decimals, written as strings at the currency's minor unit;
+//! words (billing, term, rounding, PSA) are the enums rules use, written by the names rules use.
 
+use crate::text;
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use tally_billing::ProrationRounding;
+use tally_ir::{Billing, LineRounding, PsaKind, Term};
+use tally_money::{Currency, Money};
 
-pub const PLAN_VERSION: u32 = 1;
+/// Version 2 keys line ids on the tenant instead of the customer's display name.
+pub const PLAN_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -12,6 +19,18 @@ pub struct Plan {
     pub period: PlanPeriod,
     pub inputs: Inputs,
     pub customers: Vec<CustomerPlan>,
+    /// Customer files that could not be planned, and why: a plan with any is not complete and
+    /// must not be sent to a PSA.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<Incomplete>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incomplete {
+    /// The rule file.
+    pub rules: String,
+    /// The first problem, in one line.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +56,7 @@ pub struct InputFile {
 pub struct CustomerPlan {
     pub customer: String,
     pub tenant: String,
-    pub currency: String,
+    pub currency: Currency,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub psa: Option<PsaTarget>,
     /// The rule file.
@@ -46,19 +65,22 @@ pub struct CustomerPlan {
     pub period: PlanPeriod,
     pub lines: Vec<PlanLine>,
     /// The sum of the priced lines' amounts.
-    pub total: String,
+    #[serde(with = "text::decimal")]
+    pub total: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PsaTarget {
-    pub kind: String,
+    pub kind: PsaKind,
     pub company: String,
     pub agreement: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanLine {
-    /// Stable across runs: customer, line and split group. Adapters key PSA lines on it.
+    /// Stable across runs and unique in the plan: the tenant, the rule line, and the split
+    /// group, tier, bundle product or prorated stretch. Never display text: adapters and the
+    /// journal key PSA lines on it month after month (`docs/plan.md`).
     pub id: String,
     /// The rule line's name.
     pub line: String,
@@ -66,14 +88,15 @@ pub struct PlanLine {
     pub description: String,
     pub quantity: i64,
     /// `None` for a quantity-only line, priced by the PSA's catalogue.
-    pub unit_price: Option<String>,
-    pub amount: Option<String>,
-    pub currency: String,
+    #[serde(with = "text::opt_decimal")]
+    pub unit_price: Option<Decimal>,
+    #[serde(with = "text::opt_decimal")]
+    pub amount: Option<Decimal>,
+    pub currency: Currency,
     pub period: PlanPeriod,
-    /// `advance` or `arrears`.
-    pub billing: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub term: Option<String>,
+    pub billing: Billing,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<Term>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agreement: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,10 +127,10 @@ pub struct Proration {
     pub to: NaiveDate,
     pub days: i64,
     pub cycle_days: i64,
-    /// `truncate_product`, `truncate_unit`, `half_up` or `half_even`.
-    pub rounding: String,
+    pub rounding: ProrationRounding,
     /// The unit price for these days, as Microsoft's `EffectiveUnitPrice`.
-    pub effective_unit_price: String,
+    #[serde(with = "text::decimal")]
+    pub effective_unit_price: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +149,7 @@ pub struct Provenance {
     /// Byte offsets of the rule in the file.
     pub span: [u32; 2],
     /// The rounding applied to the unit price or amount.
-    pub rounding: String,
+    pub rounding: LineRounding,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<MinimumApplied>,
     /// Costs converted into the customer's currency, at the snapshot's rates.
@@ -151,10 +174,13 @@ pub struct Provenance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversionUsed {
     /// The amount as the snapshot gives it, e.g. "18.10 USD".
-    pub from: String,
+    #[serde(with = "text::money")]
+    pub from: Money,
     /// The amount in the customer's currency, unrounded.
-    pub to: String,
-    pub rate: String,
+    #[serde(with = "text::money")]
+    pub to: Money,
+    #[serde(with = "text::decimal")]
+    pub rate: Decimal,
     /// The rate's date.
     pub date: NaiveDate,
 }

@@ -47,7 +47,7 @@ fn charge(
     let mut line = base.clone();
     line.id = format!("{}/{suffix}", base.id);
     line.quantity = quantity;
-    line.amount = Some(prorated.amount.to_minor_unit_string());
+    line.amount = Some(prorated.amount.to_minor_unit());
     let stretch = format!("{from} to {to}, prorated {days}/{cycle} days");
     line.description = match what {
         "" if suffix_is_trueup(&line.id) => {
@@ -65,8 +65,8 @@ fn charge(
         to,
         days,
         cycle_days: cycle,
-        rounding: strategy.name().to_string(),
-        effective_unit_price: prorated.effective_unit_price.normalize().to_string(),
+        rounding: strategy,
+        effective_unit_price: prorated.effective_unit_price.normalize(),
     });
     Ok((line, prorated.amount))
 }

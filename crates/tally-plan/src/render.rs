@@ -37,6 +37,8 @@ pub fn to_csv(plan: &Plan) -> Result<String, csv::Error> {
             let quantity = line.quantity.to_string();
             let start = line.period.start.to_string();
             let end = line.period.end.to_string();
+            let unit_price = line.unit_price.map(|p| p.to_string()).unwrap_or_default();
+            let amount = line.amount.map(|a| a.to_string()).unwrap_or_default();
             writer.write_record([
                 customer.customer.as_str(),
                 customer.tenant.as_str(),
@@ -44,13 +46,13 @@ pub fn to_csv(plan: &Plan) -> Result<String, csv::Error> {
                 line.product.as_str(),
                 line.description.as_str(),
                 quantity.as_str(),
-                line.unit_price.as_deref().unwrap_or(""),
-                line.amount.as_deref().unwrap_or(""),
-                line.currency.as_str(),
+                unit_price.as_str(),
+                amount.as_str(),
+                line.currency.code(),
                 start.as_str(),
                 end.as_str(),
-                line.billing.as_str(),
-                line.term.as_deref().unwrap_or(""),
+                line.billing.name(),
+                line.term.map_or("", |t| t.name()),
                 line.agreement.as_deref().unwrap_or(""),
                 line.split.as_ref().map_or("", |s| s.key.as_str()),
                 line.split.as_ref().map_or("", |s| s.value.as_str()),
@@ -91,9 +93,10 @@ pub fn to_table(plan: &Plan) -> String {
                     l.line.clone(),
                     one_line(&l.description),
                     l.quantity.to_string(),
-                    l.unit_price.clone().unwrap_or_else(|| "(catalogue)".into()),
-                    l.amount.clone().unwrap_or_else(|| "-".into()),
-                    l.billing.clone(),
+                    l.unit_price
+                        .map_or_else(|| "(catalogue)".into(), |p| p.to_string()),
+                    l.amount.map_or_else(|| "-".into(), |a| a.to_string()),
+                    l.billing.name().to_string(),
                     l.agreement.clone().unwrap_or_default(),
                     [
                         l.provenance

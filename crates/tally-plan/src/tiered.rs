@@ -30,7 +30,7 @@ pub(crate) fn tier_lines(
         let zero = Money::zero(first.1.currency());
         let mut line = base.clone();
         line.quantity = 0;
-        line.amount = Some(zero.to_minor_unit_string());
+        line.amount = Some(zero.to_minor_unit());
         return Ok(vec![(line, Some(zero))]);
     }
     let mut out = Vec::new();
@@ -49,8 +49,8 @@ pub(crate) fn tier_lines(
         let mut line = base.clone();
         line.id = format!("{}/tier{}", base.id, charge.tier_index + 1);
         line.quantity = i64::try_from(charge.units).map_err(|e| e.to_string())?;
-        line.unit_price = Some(price_text(charge.unit_price));
-        line.amount = Some(amount.to_minor_unit_string());
+        line.unit_price = Some(price_as_written(charge.unit_price));
+        line.amount = Some(amount.to_minor_unit());
         line.description = format!("{}: {range}, {} pricing", rule.description, mode.name());
         out.push((line, Some(amount)));
     }
@@ -58,11 +58,11 @@ pub(crate) fn tier_lines(
 }
 
 /// A tier price as written, but never with fewer places than the currency's minor unit.
-fn price_text(price: Money) -> String {
+fn price_as_written(price: Money) -> rust_decimal::Decimal {
     let mut amount = price.amount().normalize();
     let minor = price.currency().minor_units();
     if amount.scale() < minor {
         amount.rescale(minor);
     }
-    amount.to_string()
+    amount
 }

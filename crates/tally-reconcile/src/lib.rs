@@ -193,11 +193,8 @@ pub fn reconcile(
             let Some(link) = &line.microsoft else {
                 continue;
             };
-            let amount = line
-                .amount
-                .as_deref()
-                .and_then(|a| Decimal::from_str(a).ok())
-                .unwrap_or_default();
+            // A quantity-only line (priced by the PSA's catalogue) bills no amount here.
+            let amount = line.amount.unwrap_or_default();
             let target = if link.azure {
                 &mut azure_billed
             } else {
@@ -205,7 +202,7 @@ pub fn reconcile(
             };
             target.amount += amount;
             target.seats += line.quantity;
-            target.currency = Some(line.currency.clone());
+            target.currency = Some(line.currency.code().to_string());
             target.lines.push(line.id.clone());
         }
         let tenant_costs = costs.remove(&tenant).unwrap_or_default();

@@ -1,7 +1,7 @@
 //! `tally import`: build a snapshot from Microsoft's exports and other vendors' counts.
 
-use crate::plan::month;
-use crate::{Failure, write_whole};
+use crate::exit::Failure;
+use crate::output::{self, write_whole};
 use std::path::{Path, PathBuf};
 use tally_import::{FileInput, GraphTenant, Inputs, Options, Source};
 
@@ -68,7 +68,7 @@ fn usage_input(text: &str) -> FileInput {
     }
 }
 
-pub(crate) fn import(args: ImportArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: ImportArgs) -> Result<(), Failure> {
     let graph = args
         .graph
         .iter()
@@ -81,7 +81,17 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), Failure> {
         recon: args.recon.iter().map(Source::file).collect(),
         usage: args.usage.iter().map(|u| usage_input(u)).collect(),
         counts: args.counts.iter().map(Source::file).collect(),
-        period: args.period.as_deref().map(month).transpose()?,
+        period: args
+            .period
+            .as_deref()
+            .map(|text| {
+                tally_driver::month(text).map_err(|_| {
+                    Failure::Usage(format!(
+                        "`--period {text}` is not a month: write YYYY-MM, e.g. 2026-10"
+                    ))
+                })
+            })
+            .transpose()?,
         options: Options {
             lenient: args.lenient,
             progress: progress::start(),
@@ -101,10 +111,7 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), Failure> {
     progress::finish();
     let (snapshot, warnings) = match imported {
         Ok(result) => result,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Err(Failure::Diagnostics);
-        }
+        Err(error) => return Err(Failure::Data(error.to_string())),
     };
     for warning in &warnings {
         eprintln!("warning: {warning}");
@@ -115,7 +122,7 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), Failure> {
     let text = format!("{}\n", text.trim_end());
     match args.output {
         Some(path) => write_whole(&path, &text)?,
-        None => print!("{text}"),
+        None => output::print(&text)?,
     }
     let users: usize = snapshot.tenants.iter().map(|t| t.users.len()).sum();
     let usage: usize = snapshot.tenants.iter().map(|t| t.azure_usage.len()).sum();

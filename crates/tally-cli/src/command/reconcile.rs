@@ -1,7 +1,9 @@
 //! `tally reconcile`: what Microsoft charges against what the plan bills.
 
-use crate::Failure;
+use crate::command::ReportFormat;
+use crate::exit::Failure;
 use crate::load::read;
+use crate::output;
 use std::path::PathBuf;
 use std::str::FromStr;
 use tally_import::usage::{UsageOptions, read_usage};
@@ -23,8 +25,8 @@ pub(crate) struct ReconcileArgs {
     /// Mapping CSV from Microsoft customer ids to tenant names.
     #[arg(long)]
     pub mapping: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = crate::CheckFormat::Human)]
-    pub format: crate::CheckFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
     /// Exit 1 when any licence is paid for but not billed.
     #[arg(long)]
     pub fail_on_leakage: bool,
@@ -37,14 +39,13 @@ pub(crate) struct ReconcileArgs {
 }
 
 fn data_error(error: tally_import::ImportError) -> Failure {
-    eprintln!("error: {error}");
-    Failure::Diagnostics
+    Failure::Data(error.to_string())
 }
 
-pub(crate) fn reconcile(args: ReconcileArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: ReconcileArgs) -> Result<(), Failure> {
     let plan_text = read(&args.plan)?;
-    let plan: tally_plan::Plan = serde_json::from_str(&plan_text).map_err(|e| {
-        Failure::Usage(format!(
+    let plan = tally_plan::from_json(&plan_text).map_err(|e| {
+        Failure::Data(format!(
             "`{}` is not a plan (write one with `tally plan ... --format json`): {e}",
             args.plan.display()
         ))
@@ -86,12 +87,12 @@ pub(crate) fn reconcile(args: ReconcileArgs) -> Result<(), Failure> {
     }
     let mapping = (!mapping.is_empty()).then_some(&mapping);
     let report = tally_reconcile::reconcile(&plan, &recon, &usage, mapping);
-    let text = if matches!(args.format, crate::CheckFormat::Json) {
+    let text = if args.format == ReportFormat::Json {
         tally_reconcile::to_json(&report).map_err(|e| Failure::Usage(e.to_string()))?
     } else {
         tally_reconcile::render_table(&report)
     };
-    print!("{text}");
+    output::print(&text)?;
     let thresholds = Thresholds {
         fail_on_leakage: args.fail_on_leakage,
         fail_on_negative_margin: args.fail_on_negative_margin,
@@ -104,6 +105,6 @@ pub(crate) fn reconcile(args: ReconcileArgs) -> Result<(), Failure> {
     if breaches.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Diagnostics)
+        Err(Failure::Reported)
     }
 }

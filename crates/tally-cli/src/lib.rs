@@ -1,0 +1,78 @@
+//! `tally`: check billing rules, plan invoice lines from a snapshot, explain any line, import
+//! Microsoft's exports, reconcile a plan with Microsoft's charges. The only crate that knows
+//! the terminal: argument parsing, file reading and writing, miette rendering, exit codes.
+//! One file per command under `command/`; the work itself is in `tally-driver` and below.
+
+mod command;
+mod exit;
+mod load;
+mod output;
+pub mod render;
+
+use clap::{Parser, Subcommand};
+use exit::Failure;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "tally",
+    version,
+    about = "Billing rules as code for managed service providers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check rule files; report every problem.
+    Check(command::check::CheckArgs),
+    /// Evaluate rules against a snapshot and print the invoice lines.
+    Plan(command::plan::PlanArgs),
+    /// Build a snapshot from Microsoft Graph, Partner Center and other vendors' exports.
+    Import(command::import::ImportArgs),
+    /// Compare what Microsoft charges (reconciliation and usage files) with what a plan bills.
+    Reconcile(command::reconcile::ReconcileArgs),
+    /// Show how one line's quantity and amount were computed.
+    Explain(command::explain::ExplainArgs),
+}
+
+/// Rule files nest only as deep as the language's limits allow; the extra stack is a margin
+/// for the stages that recurse over expressions, not a substitute for those limits.
+const STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// Runs `tally` with the process's arguments. Exit codes, for every command: 0 success; 1 the
+/// inputs have problems (diagnostics, runtime errors, malformed data, thresholds crossed);
+/// 2 usage or I/O (bad arguments, a file that cannot be read or written).
+pub fn main() -> ExitCode {
+    // A bug in Tally must still read as an error report, not a Rust backtrace hint.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error in tally: {info}");
+        eprintln!(
+            "This is a bug in Tally, not in your rules: please report it with the command you ran."
+        );
+    }));
+    let cli = Cli::parse();
+    let worker = std::thread::Builder::new()
+        .name("tally".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || run(cli));
+    let result = match worker.map(|handle| handle.join()) {
+        Ok(Ok(result)) => result,
+        // The panic hook has already said what happened.
+        Ok(Err(_)) => return ExitCode::from(101),
+        Err(e) => Err(Failure::Usage(format!("cannot start: {e}"))),
+    };
+    exit::code(result)
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Check(args) => command::check::run(args),
+        Command::Plan(args) => command::plan::run(args),
+        Command::Import(args) => command::import::run(args),
+        Command::Reconcile(args) => command::reconcile::run(args),
+        Command::Explain(args) => command::explain::run(args),
+    }
+}

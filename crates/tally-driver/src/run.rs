@@ -1,0 +1,172 @@
+//! `tally plan` as a function: every customer file planned against one snapshot, each
+//! customer's failure kept apart so the others are still planned.
+
+use crate::{Failure, FileDiagnostic, customer_period};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use tally_db::{Database, Db, SourceFile};
+use tally_diagnostics::{Code, Diagnostic};
+use tally_plan::{CustomerPlan, Incomplete, InputFile, Inputs, PLAN_VERSION, Plan, PlanPeriod};
+use tally_snapshot::{Period, Snapshot};
+
+/// A plan, and the customer files that could not be planned (their customers are missing from
+/// the plan and listed in its `incomplete`).
+#[derive(Debug, Clone)]
+pub struct PlanRun {
+    pub plan: Plan,
+    /// Per customer file that failed, its problems.
+    pub failures: Vec<(String, Vec<FileDiagnostic>)>,
+}
+
+/// An input of the plan, by content hash.
+pub fn input_file(path: &str, bytes: &[u8]) -> InputFile {
+    InputFile {
+        path: path.to_string(),
+        sha256: Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    }
+}
+
+/// Plans every customer file among `files` (files without a `customer` header are modules and
+/// are skipped) for `period`. The rules must check: call after `tally_db::diagnostics` found no
+/// errors, or each customer with errors fails with T0601.
+pub fn plan(
+    db: &Database,
+    files: &[SourceFile],
+    snapshot: &Snapshot,
+    snapshot_file: InputFile,
+    period: Period,
+) -> Result<PlanRun, Failure> {
+    let customer_files: Vec<SourceFile> = files
+        .iter()
+        .copied()
+        .filter(|f| tally_db::check(db, *f).customer.is_some())
+        .collect();
+    if customer_files.is_empty() {
+        return Err(Failure::Refusal(
+            "none of the files has a `customer` header, so there is nothing to plan".into(),
+        ));
+    }
+    let mut customers = Vec::new();
+    let mut failures = Vec::new();
+    // Line ids start at the tenant: two files billing one tenant would repeat them.
+    let mut tenants: BTreeMap<String, String> = BTreeMap::new();
+    for file in customer_files {
+        let key = file.key(db).clone();
+        match customer(db, file, snapshot, &period, &mut tenants) {
+            Ok(plan) => customers.push(plan),
+            Err(problems) => failures.push((key, problems)),
+        }
+    }
+    let rules = db
+        .workspace()
+        .files(db)
+        .values()
+        .filter(|f| !f.key(db).starts_with("std."))
+        .map(|f| input_file(f.key(db), f.text(db).as_bytes()))
+        .collect();
+    let incomplete = failures
+        .iter()
+        .map(
+            |(rules, problems): &(String, Vec<FileDiagnostic>)| Incomplete {
+                rules: rules.clone(),
+                reason: problems
+                    .first()
+                    .map(|p| format!("{} {}", p.diagnostic.code, p.diagnostic.message))
+                    .unwrap_or_default(),
+            },
+        )
+        .collect();
+    let plan = Plan {
+        version: PLAN_VERSION,
+        period: PlanPeriod {
+            start: period.start,
+            end: period.end,
+        },
+        inputs: Inputs {
+            rules,
+            snapshot: snapshot_file,
+        },
+        customers,
+        incomplete,
+    };
+    Ok(PlanRun { plan, failures })
+}
+
+fn customer(
+    db: &Database,
+    file: SourceFile,
+    snapshot: &Snapshot,
+    period: &Period,
+    tenants: &mut BTreeMap<String, String>,
+) -> Result<CustomerPlan, Vec<FileDiagnostic>> {
+    let key = file.key(db).clone();
+    let in_file = |diagnostic: Diagnostic| FileDiagnostic {
+        file: key.clone(),
+        diagnostic,
+    };
+    let program = tally_db::program(db, file)
+        .as_ref()
+        .map_err(|d| vec![in_file(d.clone())])?;
+    let tenant = tally_plan::line_id_root(&program.customer.tenant);
+    if let Some(first) = tenants.get(&tenant) {
+        return Err(vec![in_file(
+            Diagnostic::error(
+                Code::BadCustomer,
+                format!("tenant `{tenant}` is also billed by `{first}`"),
+                program.customer.tenant_span,
+            )
+            .with_help("plan line ids start with the tenant, so one tenant has one customer file: merge the two files' lines"),
+        )]);
+    }
+    tenants.insert(tenant, key.clone());
+    let period = customer_period(period, program.customer.billing_day).ok_or_else(|| {
+        vec![in_file(Diagnostic::internal(
+            format!(
+                "billing day {} was not checked",
+                program.customer.billing_day
+            ),
+            program.customer.tenant_span,
+        ))]
+    })?;
+    let evaluation = tally_eval::evaluate(program, snapshot, &period).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| FileDiagnostic {
+                file: e.module.0,
+                diagnostic: e.diagnostic,
+            })
+            .collect::<Vec<_>>()
+    })?;
+    tally_plan::assemble_customer(program, &evaluation, &period, &key).map_err(|e| {
+        vec![in_file(Diagnostic::error(
+            Code::Overflow,
+            format!("line `{}`: {}", e.line, e.message),
+            e.span,
+        ))]
+    })
+}
+
+/// Every diagnostic of `files` and of the modules they use (not the standard library), by
+/// file key. Planning needs none of them to be an error.
+pub fn diagnostics(db: &Database, files: &[SourceFile]) -> Vec<FileDiagnostic> {
+    let mut all: Vec<SourceFile> = files.to_vec();
+    for file in db.workspace().files(db).values() {
+        if !file.key(db).starts_with("std.") && !all.contains(file) {
+            all.push(*file);
+        }
+    }
+    all.sort_by(|a, b| a.key(db).cmp(b.key(db)));
+    all.into_iter()
+        .flat_map(|file| {
+            tally_db::diagnostics(db, file)
+                .iter()
+                .map(move |d| FileDiagnostic {
+                    file: file.key(db).clone(),
+                    diagnostic: d.clone(),
+                })
+        })
+        .collect()
+}
