@@ -169,9 +169,9 @@ fn cases() -> Vec<(&'static str, Scenario, &'static str)> {
     };
     vec![
         // A full cycle bills the whole price: new, renew, cycle charge, annual prepaid.
-        ("N01", monthly(10, None), "contoso/l0"),
-        ("N02", monthly(10, None), "contoso/l0"),
-        ("N03", monthly(10, None), "contoso/l0"),
+        ("N01", monthly(10, None), "contoso.onmicrosoft.com/l0"),
+        ("N02", monthly(10, None), "contoso.onmicrosoft.com/l0"),
+        ("N03", monthly(10, None), "contoso.onmicrosoft.com/l0"),
         (
             "N04",
             Scenario {
@@ -180,29 +180,29 @@ fn cases() -> Vec<(&'static str, Scenario, &'static str)> {
                 trueup: "replace",
                 skus: vec![sku(STANDARD, "120.96", 10, None)],
             },
-            "contoso/l0",
+            "contoso.onmicrosoft.com/l0",
         ),
         // 2 seats added on 20 June (10 → 12): Microsoft refunds 10 and charges 12 for 28 of 30 days.
         (
             "N05",
             monthly(10, Some(("2021-06-20", 12))),
-            "contoso/l0/trueup/2021-06-20/refund",
+            "contoso.onmicrosoft.com/l0/trueup/2021-06-20/refund",
         ),
         (
             "N06",
             monthly(10, Some(("2021-06-20", 12))),
-            "contoso/l0/trueup/2021-06-20/charge",
+            "contoso.onmicrosoft.com/l0/trueup/2021-06-20/charge",
         ),
         // 4 seats removed on 20 June (12 → 8).
         (
             "N07",
             monthly(12, Some(("2021-06-20", 8))),
-            "contoso/l0/trueup/2021-06-20/refund",
+            "contoso.onmicrosoft.com/l0/trueup/2021-06-20/refund",
         ),
         (
             "N08",
             monthly(12, Some(("2021-06-20", 8))),
-            "contoso/l0/trueup/2021-06-20/charge",
+            "contoso.onmicrosoft.com/l0/trueup/2021-06-20/charge",
         ),
         (
             "N20",
@@ -212,7 +212,7 @@ fn cases() -> Vec<(&'static str, Scenario, &'static str)> {
                 trueup: "replace",
                 skus: vec![sku(STANDARD, "10.08", 10, None)],
             },
-            "contoso/l0",
+            "contoso.onmicrosoft.com/l0",
         ),
         // Cancelled on 17 July, two days into the cycle of 15 July: 29 of 31 days refunded.
         (
@@ -223,7 +223,7 @@ fn cases() -> Vec<(&'static str, Scenario, &'static str)> {
                 trueup: "replace",
                 skus: vec![sku(STANDARD, "10.08", 10, Some(("2021-07-17", 0)))],
             },
-            "contoso/l0/trueup/2021-07-17/refund",
+            "contoso.onmicrosoft.com/l0/trueup/2021-07-17/refund",
         ),
         (
             "N22",
@@ -233,22 +233,30 @@ fn cases() -> Vec<(&'static str, Scenario, &'static str)> {
                 trueup: "replace",
                 skus: vec![sku(STANDARD, "10.08", 300, None)],
             },
-            "contoso/l0",
+            "contoso.onmicrosoft.com/l0",
         ),
         // Full upgrade of 300 seats to Office 365 E1 on 25 June: 23 of 30 days.
         (
             "N23",
             upgrade(300, "replace"),
-            "contoso/l0/trueup/2021-06-25/refund",
+            "contoso.onmicrosoft.com/l0/trueup/2021-06-25/refund",
         ),
         (
             "N24",
             upgrade(300, "replace"),
-            "contoso/l1/trueup/2021-06-25/charge",
+            "contoso.onmicrosoft.com/l1/trueup/2021-06-25/charge",
         ),
         // Partial upgrade of 100 of 300: only the difference moves (`trueup delta`).
-        ("N25", upgrade(100, "delta"), "contoso/l0/trueup/2021-06-25"),
-        ("N26", upgrade(100, "delta"), "contoso/l1/trueup/2021-06-25"),
+        (
+            "N25",
+            upgrade(100, "delta"),
+            "contoso.onmicrosoft.com/l0/trueup/2021-06-25",
+        ),
+        (
+            "N26",
+            upgrade(100, "delta"),
+            "contoso.onmicrosoft.com/l1/trueup/2021-06-25",
+        ),
         // Trial at 0, converted to paid at 52.61 for a full cycle.
         (
             "N27",
@@ -258,7 +266,7 @@ fn cases() -> Vec<(&'static str, Scenario, &'static str)> {
                 trueup: "replace",
                 skus: vec![sku(GUIDES, "0", 25, None)],
             },
-            "contoso/l0",
+            "contoso.onmicrosoft.com/l0",
         ),
         // The trial is refunded from its first day: in Tally the change is in force when the
         // period starts, so nothing is billed for the trial (a zero-price line either way).
@@ -270,7 +278,7 @@ fn cases() -> Vec<(&'static str, Scenario, &'static str)> {
                 trueup: "replace",
                 skus: vec![sku(GUIDES, "0", 25, Some(("2021-06-25", 0)))],
             },
-            "contoso/l0",
+            "contoso.onmicrosoft.com/l0",
         ),
         (
             "N29",
@@ -280,7 +288,7 @@ fn cases() -> Vec<(&'static str, Scenario, &'static str)> {
                 trueup: "replace",
                 skus: vec![sku(GUIDES, "52.61", 25, None)],
             },
-            "contoso/l0",
+            "contoso.onmicrosoft.com/l0",
         ),
     ]
 }
@@ -383,7 +391,10 @@ fn the_billing_plan_change_is_reproduced_by_whole_months() {
     );
     assert_eq!(
         lines,
-        [("contoso/upfront".to_string(), "2291.60".to_string())]
+        [(
+            "contoso.onmicrosoft.com/upfront".to_string(),
+            "2291.60".to_string()
+        )]
     );
 }
 
@@ -401,7 +412,13 @@ fn other_consistent_examples_are_reproduced() {
         ("2022-09-20", "2022-10-19"),
         &sku_json("20", 10, None),
     );
-    assert_eq!(c02, [("contoso/monthly".to_string(), "200.00".to_string())]);
+    assert_eq!(
+        c02,
+        [(
+            "contoso.onmicrosoft.com/monthly".to_string(),
+            "200.00".to_string()
+        )]
+    );
 
     let c05 = plan_lines(
         &header("USD", 21),
@@ -411,7 +428,7 @@ fn other_consistent_examples_are_reproduced() {
     );
     assert!(
         c05.contains(&(
-            "contoso/legacy/trueup/2022-01-25".to_string(),
+            "contoso.onmicrosoft.com/legacy/trueup/2022-01-25".to_string(),
             "-13.93".to_string()
         )),
         "{c05:?}"
@@ -426,8 +443,14 @@ fn other_consistent_examples_are_reproduced() {
     assert_eq!(
         l01,
         [
-            ("contoso/legacy/2018-01-13".to_string(), "2.45".to_string()),
-            ("contoso/legacy/2018-02-01".to_string(), "3.10".to_string()),
+            (
+                "contoso.onmicrosoft.com/legacy/2018-01-13".to_string(),
+                "2.45".to_string()
+            ),
+            (
+                "contoso.onmicrosoft.com/legacy/2018-02-01".to_string(),
+                "3.10".to_string()
+            ),
         ]
     );
 }
@@ -445,7 +468,7 @@ fn the_legacy_conversion_unit_prices_are_reproduced() {
     );
     assert!(
         l08.contains(&(
-            "contoso/legacy/trueup/2021-06-01".to_string(),
+            "contoso.onmicrosoft.com/legacy/trueup/2021-06-01".to_string(),
             "-17.01".to_string()
         )),
         "{l08:?}"
@@ -457,5 +480,11 @@ fn the_legacy_conversion_unit_prices_are_reproduced() {
         ("2020-10-01", "2020-10-31"),
         &sku_json("48.60", 1, None),
     );
-    assert_eq!(l09, [("contoso/refund".to_string(), "-48.46".to_string())]);
+    assert_eq!(
+        l09,
+        [(
+            "contoso.onmicrosoft.com/refund".to_string(),
+            "-48.46".to_string()
+        )]
+    );
 }
