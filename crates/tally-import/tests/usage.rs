@@ -273,25 +273,37 @@ fn json_lines_are_streamed_too() {
     assert_eq!(err.line, Some(4), "the line the item starts on");
 }
 
-/// 200,000 generated rows, streamed from a file; every total checked exactly against sums
-/// computed while generating.
+/// Generated rows, streamed from a file; every total checked exactly against sums computed
+/// while generating. 20,000 rows in the everyday suite (many read buffers, every aggregate
+/// path); the 200,000-row run is a release-profile test, `cargo test --release -p tally-import
+/// --test usage`, so it does not spend most of the debug suite's time.
 #[test]
+fn streams_20k_rows_with_exact_totals() {
+    streams_rows_with_exact_totals(20_000);
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "release-profile test: cargo test --release -p tally-import --test usage"
+)]
 fn streams_200k_rows_with_exact_totals() {
-    let dir = TempDir::new("usage-200k");
+    streams_rows_with_exact_totals(200_000);
+}
+
+fn streams_rows_with_exact_totals(rows: u64) {
+    let dir = TempDir::new(&format!("usage-{rows}"));
     let path = dir.path("usage.csv");
     let spec = UsageGen::default();
     let expect = {
         let mut out = BufWriter::new(std::fs::File::create(&path).unwrap());
-        let e = write_usage(&mut out, 200_000, 20_261_031, &spec);
+        let e = write_usage(&mut out, rows, 20_261_031, &spec);
         out.flush().unwrap();
         e
     };
     let read = read_usage(&Source::file(&path), &UsageOptions::default()).unwrap();
-    assert_eq!(read.rows_read, 200_000);
-    assert_eq!(
-        read.rows.iter().map(|u| u.source_rows).sum::<u64>(),
-        200_000
-    );
+    assert_eq!(read.rows_read, rows);
+    assert_eq!(read.rows.iter().map(|u| u.source_rows).sum::<u64>(), rows);
     assert_eq!(
         read.rows.len(),
         expect.keys.len(),
