@@ -79,12 +79,13 @@ fn snapshot(users: &[User], counts: &[(u32, u64)]) -> String {
 fn plan(snapshot_text: &str) -> tally_plan::CustomerPlan {
     let mut db = Database::default();
     let file = db.set_file("prop.tally", RULES.to_string());
-    assert!(tally_db::diagnostics(&db, file).is_empty());
-    let program = tally_db::program(&db, file).as_ref().unwrap();
+    assert!(tally_driver::diagnostics(&db, &[file]).is_empty());
     let snapshot = tally_snapshot::from_json(snapshot_text).unwrap();
-    let period = snapshot.period.unwrap();
-    let evaluation = tally_eval::evaluate(program, &snapshot, &period).unwrap();
-    tally_plan::assemble_customer(program, &evaluation, &period, "prop.tally").unwrap()
+    let period = tally_driver::plan_period(&snapshot, None, "prop.json").unwrap();
+    let input = tally_driver::input_file("prop.json", snapshot_text.as_bytes());
+    let mut run = tally_driver::plan(&db, &[file], &snapshot, input, period).unwrap();
+    assert!(run.failures.is_empty(), "{:?}", run.failures);
+    run.plan.customers.remove(0)
 }
 
 fn amount(line: &tally_plan::PlanLine) -> Decimal {
