@@ -63,3 +63,12 @@ fn every_case_plans_as_snapshotted() {
         insta::assert_snapshot!(run_case(rules));
     });
 }
+
+#[test]
+fn the_corpus_is_substantial() {
+    let cases = std::fs::read_dir(workspace().join("tests/eval"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().join("rules.tally").is_file())
+        .count();
+    assert!(cases >= 30, "tests/eval has only {cases} cases");
+}

@@ -71,8 +71,8 @@ pub fn to_table(plan: &Plan) -> String {
             "{} ({}), {} to {}, {}\n",
             customer.customer,
             customer.tenant,
-            plan.period.start,
-            plan.period.end,
+            customer.period.start,
+            customer.period.end,
             customer.currency
         ));
         let header = [
