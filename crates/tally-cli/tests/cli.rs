@@ -241,6 +241,24 @@ fn usage_and_io_errors_exit_2_without_a_backtrace() {
         "{}",
         other_month.stderr
     );
+
+    // The same rule in every command: a file that cannot be read is exit 2.
+    for args in [
+        &["plan", ACME, "--snapshot", "no/such/snapshot.json"][..],
+        &["import", "--recon", "no/such/recon.csv"][..],
+        &["reconcile", "--plan", "no/such/plan.json"][..],
+        &[
+            "explain",
+            ACME,
+            "--snapshot",
+            "no/such/snapshot.json",
+            "support",
+        ][..],
+    ] {
+        let missing = run(args);
+        assert_eq!(missing.code, 2, "{args:?}: {}", missing.stderr);
+        assert_contains(&missing.stderr, "cannot read `no/such/");
+    }
 }
 
 #[test]
@@ -742,41 +760,160 @@ fn azure_usage_is_billed_by_tag() {
     assert_eq!(lines[1]["amount"], "4.60");
 }
 
-/// The README's tour runs as written: every `tally ...` command whose files all exist in the
-/// repository (and that writes no file) succeeds, or fails on purpose for the mistakes example.
+/// The README's tour runs as written, every command of it in order: each `tally ...` line (with
+/// its `\` continuations) of the tour's `sh` blocks succeeds, or exits 1 where its comment says
+/// `exits 1`. The commands run in a temporary copy of `examples/` and `tests/`, so the files the
+/// tour writes (`snapshot.json`, `plan.json`, ...) land there and later commands read them. The
+/// import and reconcile steps must be among them, and their inputs must agree with the bundled
+/// small-business example.
 #[test]
 fn the_readme_tour_commands_work() {
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_tree(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+    /// A command line split into words as a shell would (spaces separate, quotes group), and
+    /// the comment after an unquoted `#`.
+    fn shell_words(command: &str) -> (Vec<String>, String) {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut quote: Option<char> = None;
+        for (i, c) in command.char_indices() {
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) => word.get_or_insert_with(String::new).push(c),
+                None if c == '"' || c == '\'' => {
+                    quote = Some(c);
+                    word.get_or_insert_with(String::new);
+                }
+                None if c == '#' && word.is_none() => {
+                    return (words, command[i + 1..].trim().to_string());
+                }
+                None if c.is_whitespace() => words.extend(word.take()),
+                None => word.get_or_insert_with(String::new).push(c),
+            }
+        }
+        assert!(quote.is_none(), "unbalanced quote in `{command}`");
+        words.extend(word);
+        (words, String::new())
+    }
+
     let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
-    let mut ran = 0;
-    for line in readme.lines().filter(|l| l.starts_with("tally ")) {
-        let command = line.split('#').next().unwrap().trim();
-        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
-        let writes = args.contains(&"-o") || args.contains(&"--output") || command.ends_with('\\');
-        let paths_exist = args
-            .iter()
-            .filter(|a| {
-                a.contains('/')
-                    || a.ends_with(".json")
-                    || a.ends_with(".csv")
-                    || a.ends_with(".tally")
-            })
-            .all(|a| workspace().join(a).exists());
-        if writes || !paths_exist {
+    let tour = readme
+        .split("\n## ")
+        .find(|section| section.starts_with("A five-minute tour"))
+        .expect("README.md has a section `## A five-minute tour`");
+    // The tour's shell commands, continuation lines joined.
+    let mut commands: Vec<String> = Vec::new();
+    let mut in_sh = false;
+    let mut pending = String::new();
+    for line in tour.lines() {
+        if line.starts_with("```") {
+            in_sh = !in_sh && line.trim() == "```sh";
             continue;
         }
-        let result = run(&args);
-        let expected = if command.contains("three_mistakes") {
-            1
-        } else {
-            0
+        if !in_sh {
+            continue;
+        }
+        let (head, continues) = match line.trim_end().strip_suffix('\\') {
+            Some(head) => (head, true),
+            None => (line, false),
         };
-        assert_eq!(result.code, expected, "`{command}`:\n{}", result.stderr);
-        ran += 1;
+        pending.push_str(head);
+        pending.push(' ');
+        if !continues {
+            let command = std::mem::take(&mut pending).trim().to_string();
+            if command.starts_with("tally ") {
+                commands.push(command);
+            }
+        }
     }
-    assert!(
-        ran >= 5,
-        "the README's tour should show runnable commands, ran {ran}"
+
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&workspace().join("examples"), &dir.path().join("examples"));
+    copy_tree(&workspace().join("tests"), &dir.path().join("tests"));
+    let mut ran: Vec<(String, Run)> = Vec::new();
+    for command in &commands {
+        let (words, comment) = shell_words(command);
+        let output = Command::cargo_bin("tally")
+            .unwrap()
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .args(&words[1..])
+            .output()
+            .unwrap();
+        let result = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        };
+        assert!(
+            !result.stderr.contains("panicked") && !result.stderr.contains("internal error"),
+            "`{command}` crashed:\n{}",
+            result.stderr
+        );
+        let expected = if comment.contains("exits 1") { 1 } else { 0 };
+        assert_eq!(
+            result.code, expected,
+            "README tour: `{command}` exited {} (expected {expected}):\n{}",
+            result.code, result.stderr
+        );
+        ran.push((command.clone(), result));
+    }
+    for subcommand in ["check", "plan", "import", "reconcile", "explain"] {
+        assert!(
+            ran.iter()
+                .any(|(c, _)| c.starts_with(&format!("tally {subcommand} "))),
+            "the README's tour should run `tally {subcommand}`; it ran {commands:?}"
+        );
+    }
+
+    // The example exports import cleanly, and the snapshot they make plans exactly like the
+    // bundled small-business snapshot.
+    let (_, import) = ran
+        .iter()
+        .find(|(c, _)| c.starts_with("tally import "))
+        .unwrap();
+    assert_contains(
+        &import.stderr,
+        "imported 1 tenant: 5 users, 9 usage rows, 0 warnings",
     );
+    let replanned = Command::cargo_bin("tally")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .args([
+            "plan",
+            "examples/small-business/small.tally",
+            "--snapshot",
+            "snapshot.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(replanned.stdout).unwrap(),
+        std::fs::read_to_string(workspace().join("examples/small-business/expected-plan.txt"))
+            .unwrap(),
+        "the imported snapshot should plan like examples/small-business/snapshot.json"
+    );
+    // What the tour says about the reconciliation.
+    let (_, strict) = ran
+        .iter()
+        .find(|(c, _)| c.starts_with("tally reconcile ") && c.contains("--fail-on-leakage"))
+        .expect("the tour shows reconcile failing on leakage");
+    assert_contains(
+        &strict.stderr,
+        "threshold crossed: Fabrikam Bakery / Azure usage: leakage",
+    );
+    assert_contains(&strict.stdout, "2.61 GBP");
 }
 
 #[test]
@@ -933,4 +1070,57 @@ fn a_closed_pipe_ends_the_plan_quietly() {
     let status = child.wait().unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(status.code().is_some_and(|c| c == 0), "{status:?} {stderr}");
+}
+
+/// A recon row names a product that maps to two catalogue GUIDs (Business Basic); the plan line
+/// names the tenant's one. They are the same item, not leakage plus an unpaid line.
+#[test]
+fn reconcile_matches_a_product_with_two_catalogue_guids() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("snapshot.json");
+    let plan = dir.path().join("plan.json");
+    let imported = run(&[
+        "import",
+        "--graph",
+        "fabrikambakery.onmicrosoft.com=examples/imports/users.json,examples/imports/subscribedSkus.json",
+        "--recon",
+        "examples/imports/recon.csv",
+        "--counts",
+        "examples/imports/counts.csv",
+        "--period",
+        "2026-10",
+        "-o",
+        snapshot.to_str().unwrap(),
+    ]);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let planned = run(&[
+        "plan",
+        "examples/small-business/small.tally",
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    let report = run(&[
+        "reconcile",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--recon",
+        "examples/imports/recon.csv",
+        "--format",
+        "json",
+        "--fail-on-leakage",
+    ]);
+    assert_eq!(report.code, 0, "{}\n{}", report.stdout, report.stderr);
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+    let rows = report["customers"][0]["rows"].as_array().unwrap();
+    let basic = rows
+        .iter()
+        .find(|r| r["item"] == "Microsoft 365 Business Basic")
+        .unwrap_or_else(|| panic!("{rows:?}"));
+    assert_eq!(basic["status"], "ok", "{basic}");
+    assert_eq!(rows.len(), 3, "{rows:?}");
 }

@@ -206,6 +206,7 @@ pub fn reconcile(
             target.lines.push(line.id.clone());
         }
         let tenant_costs = costs.remove(&tenant).unwrap_or_default();
+        let billed = match_cost_keys(billed, &tenant_costs);
         let mut rows = Vec::new();
         let mut keys: Vec<String> = tenant_costs.keys().chain(billed.keys()).cloned().collect();
         keys.sort();
@@ -246,6 +247,33 @@ pub fn reconcile(
         });
     }
     Report { customers }
+}
+
+/// Re-keys what the plan bills onto Microsoft's cost keys. A recon row names a product, which
+/// can map to several catalogue GUIDs (Business Basic has two); a plan line names the one GUID
+/// the tenant holds. They are the same item when the GUID sets share one.
+fn match_cost_keys(
+    billed: BTreeMap<String, Billed>,
+    costs: &BTreeMap<String, Cost>,
+) -> BTreeMap<String, Billed> {
+    let mut out: BTreeMap<String, Billed> = BTreeMap::new();
+    for (key, bill) in billed {
+        let guids: Vec<&str> = key.split(',').collect();
+        let cost_key = costs
+            .iter()
+            .find(|(_, cost)| {
+                cost.sku_ids
+                    .iter()
+                    .any(|g| guids.iter().any(|b| g.eq_ignore_ascii_case(b)))
+            })
+            .map_or(key, |(cost_key, _)| cost_key.clone());
+        let merged = out.entry(cost_key).or_default();
+        merged.seats += bill.seats;
+        merged.amount += bill.amount;
+        merged.currency = merged.currency.take().or(bill.currency);
+        merged.lines.extend(bill.lines);
+    }
+    out
 }
 
 fn key_of(guids: &[String], fallback: &str) -> String {

@@ -98,6 +98,7 @@ pub(crate) fn run(args: ImportArgs) -> Result<(), Failure> {
             ..Options::default()
         },
     };
+    readable(&inputs)?;
     if inputs.graph.is_empty()
         && inputs.recon.is_empty()
         && inputs.usage.is_empty()
@@ -133,6 +134,31 @@ pub(crate) fn run(args: ImportArgs) -> Result<(), Failure> {
         warnings.len(),
         if warnings.len() == 1 { "" } else { "s" }
     );
+    Ok(())
+}
+
+/// Every input file can be opened before anything is read: a missing file is a usage error
+/// (exit 2), bad data in a file that exists is a problem with the inputs (exit 1).
+fn readable(inputs: &Inputs) -> Result<(), Failure> {
+    let sources = inputs
+        .mapping
+        .iter()
+        .chain(&inputs.price_lists)
+        .chain(&inputs.recon)
+        .chain(&inputs.counts)
+        .chain(inputs.usage.iter().map(|u| &u.source))
+        .chain(
+            inputs
+                .graph
+                .iter()
+                .flat_map(|g| g.users.iter().chain(&g.subscribed_skus)),
+        );
+    for source in sources {
+        if let Source::File(path) = source {
+            std::fs::File::open(path)
+                .map_err(|e| Failure::Usage(format!("cannot read `{}`: {e}", path.display())))?;
+        }
+    }
     Ok(())
 }
 
