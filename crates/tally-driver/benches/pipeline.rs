@@ -1,5 +1,5 @@
 //! Checking and planning the bundled examples, cold and after an edit.
-//! Run with `cargo bench -p tally-db --bench pipeline`; figures are recorded in docs/performance.md.
+//! Run with `cargo bench -p tally-driver --bench pipeline`; figures are recorded in docs/performance.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmarks may panic
 
