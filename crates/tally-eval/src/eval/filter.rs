@@ -1,0 +1,220 @@
+//! `collection where predicate`, with the record of which condition excluded whom.
+
+use super::ops::truth;
+use super::{Ctx, Evaluator, InModule, Result, expected, unexpected};
+use crate::trace::{Filter, Step};
+use crate::value::Value;
+use tally_ir::{BinaryOp, TExpr, TExprKind};
+
+impl Evaluator<'_> {
+    pub(super) fn filter(
+        &mut self,
+        collection: &TExpr,
+        predicate: &TExpr,
+        expr: &TExpr,
+        ctx: Ctx<'_>,
+    ) -> Result<(Value, Vec<Step>)> {
+        let (items, steps) = self.eval(collection, ctx)?;
+        let Value::List(items) = items else {
+            return Err(unexpected("a list to filter", &items, expr.span)).in_module(ctx);
+        };
+        let conditions = conjuncts(predicate);
+        let mut excluded: Vec<(String, Vec<String>)> = conditions
+            .iter()
+            .map(|c| {
+                (
+                    self.program.text(ctx.module, c.span).to_string(),
+                    Vec::new(),
+                )
+            })
+            .collect();
+        let mut kept = Vec::new();
+        for item in &items {
+            let Some(failed) = self.first_failed(&conditions, item, ctx)? else {
+                kept.push(item.clone());
+                continue;
+            };
+            let shown = self.show(item, expr.span).in_module(ctx)?;
+            match excluded.get_mut(failed) {
+                Some((_, who)) => who.push(shown),
+                None => {
+                    let message =
+                        format!("exclusions for condition {failed} of {}", conditions.len());
+                    return Err(expected(message, predicate.span)).in_module(ctx);
+                }
+            }
+        }
+        let filter = Filter {
+            total: items.len(),
+            kept: kept.len(),
+            excluded,
+        };
+        let value = Value::List(kept);
+        if !ctx.trace {
+            return Ok((value, Vec::new()));
+        }
+        let mut step = self.step(expr, ctx, &value, steps)?;
+        step.filter = Some(filter);
+        Ok((value, vec![step]))
+    }
+
+    /// The index of the first condition `item` does not meet, if any.
+    fn first_failed(
+        &mut self,
+        conditions: &[&TExpr],
+        item: &Value,
+        ctx: Ctx<'_>,
+    ) -> Result<Option<usize>> {
+        let inner = Ctx {
+            module: ctx.module,
+            element: Some(item),
+            trace: false,
+        };
+        for (i, condition) in conditions.iter().enumerate() {
+            let (value, _) = self.eval(condition, inner)?;
+            if !truth(&value, condition.span).in_module(ctx)? {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The conditions of a top-level `a and b and c`, so a filter can say which one excluded whom.
+fn conjuncts(predicate: &TExpr) -> Vec<&TExpr> {
+    match &predicate.kind {
+        TExprKind::Binary(BinaryOp::And, l, r) => {
+            let mut out = conjuncts(l);
+            out.extend(conjuncts(r));
+            out
+        }
+        _ => vec![predicate],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{Fixture, code};
+    use super::*;
+    use tally_diagnostics::{Code, Span};
+    use tally_ir::types::Record;
+    use tally_ir::{Source, Type};
+
+    /// The filter step of the line's quantity.
+    fn filter_of(rules: &str) -> Step {
+        let fixture = Fixture::with_rules(rules);
+        let result = fixture.line(0);
+        let (_, step) = result.steps.first().cloned().unwrap();
+        let mut found = None;
+        step.walk(&mut |s, _| {
+            if s.filter.is_some() && found.is_none() {
+                found = Some(s.clone());
+            }
+        });
+        found.unwrap()
+    }
+
+    #[test]
+    fn each_user_is_excluded_by_the_first_condition_they_fail() {
+        let step = filter_of(
+            "seats qty = count(m365.users where enabled and licensed and department == \"sales\") price 1.00",
+        );
+        let filter = step.filter.unwrap();
+        assert_eq!((filter.total, filter.kept), (4, 1));
+        assert_eq!(
+            filter.excluded,
+            [
+                ("enabled".to_string(), vec!["dan@contoso.com".to_string()]),
+                ("licensed".to_string(), vec!["cy@contoso.com".to_string()]),
+                (
+                    "department == \"sales\"".to_string(),
+                    vec!["bo@contoso.com".to_string()]
+                ),
+            ]
+        );
+        assert_eq!(
+            filter.summary("users"),
+            "1 of 4 users counted; 1 excluded by `enabled`, 1 excluded by `licensed`, 1 excluded by `department == \"sales\"`"
+        );
+        assert_eq!(step.value, "1 user");
+    }
+
+    #[test]
+    fn a_condition_that_is_not_an_and_chain_is_one_condition() {
+        let step = filter_of(
+            "seats qty = count(m365.users where not enabled or department == \"Support\") price 1.00",
+        );
+        let filter = step.filter.unwrap();
+        assert_eq!(filter.excluded.len(), 1);
+        assert_eq!(filter.excluded[0].1, ["ana@contoso.com", "cy@contoso.com"]);
+    }
+
+    #[test]
+    fn filters_read_usage_tags_ignoring_case() {
+        let fixture = Fixture::with_rules(
+            "apollo amount = sum((azure.usage where tag(\"PROJECT\") == \"apollo\").cost)",
+        );
+        let result = fixture.line(0);
+        assert_eq!(
+            result.amount.map(|m| m.to_string()).as_deref(),
+            Some("12.00 GBP")
+        );
+    }
+
+    #[test]
+    fn has_sku_looks_at_the_user_being_filtered() {
+        let fixture = Fixture::with_rules(
+            "premium qty = count(m365.users where has_sku(\"SPB\")) price 1.00",
+        );
+        assert_eq!(fixture.line(0).quantity, Some(2));
+    }
+
+    #[test]
+    fn a_condition_that_is_not_true_or_false_is_an_internal_error() {
+        // `m365.users where 1`, which the checker would refuse.
+        let fixture = Fixture::new();
+        let node = |kind, ty| TExpr {
+            kind,
+            ty,
+            span: Span::default(),
+        };
+        let users = node(
+            TExprKind::Source(Source::Users),
+            Type::List(Box::new(Type::Record(Record::User))),
+        );
+        let one = node(TExprKind::Int(1), Type::Int);
+        let filter = node(
+            TExprKind::Where(Box::new(users), Box::new(one)),
+            Type::List(Box::new(Type::Record(Record::User))),
+        );
+        let e = fixture.evaluator().eval(&filter, fixture.ctx());
+        assert_eq!(code(e), Some(Code::Internal));
+    }
+
+    #[test]
+    fn conjuncts_split_the_top_level_and_chain_only() {
+        let node = |kind| TExpr {
+            kind,
+            ty: Type::Bool,
+            span: Span::default(),
+        };
+        let leaf = |b| node(TExprKind::Bool(b));
+        let or = node(TExprKind::Binary(
+            BinaryOp::Or,
+            Box::new(leaf(true)),
+            Box::new(leaf(false)),
+        ));
+        let and = node(TExprKind::Binary(
+            BinaryOp::And,
+            Box::new(leaf(false)),
+            Box::new(or.clone()),
+        ));
+        let chain = node(TExprKind::Binary(
+            BinaryOp::And,
+            Box::new(and),
+            Box::new(leaf(true)),
+        ));
+        let found = conjuncts(&chain);
+        assert_eq!(found, [&leaf(false), &or, &leaf(true)]);
+    }
+}
