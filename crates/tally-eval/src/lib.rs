@@ -69,6 +69,12 @@ impl History {
         }
         out
     }
+
+    /// The highest billed count, for `measure max`: the last day it was reached when it was
+    /// reached more than once (the users of that day are the ones a split follows).
+    pub fn peak(&self) -> Option<DayCount> {
+        self.points.iter().max_by_key(|p| p.billed).copied()
+    }
 }
 
 /// One rule line, evaluated but not yet turned into invoice lines (no minimum applied, no

@@ -5,7 +5,7 @@
 use crate::model::*;
 use crate::proration;
 use tally_diagnostics::LineIndex;
-use tally_eval::{Evaluation, LineResult, Role, Step};
+use tally_eval::{Evaluation, History, LineResult, Role, Step};
 use tally_ir::{Billing, Line, Measure, Program, Prorate};
 use tally_money::{Money, allocate_money, allocate_units};
 use tally_snapshot::Period;
@@ -58,7 +58,7 @@ pub fn assemble_customer(
             .history
             .as_ref()
             .filter(|_| rule.measure == Measure::Max && rule.prorate == Prorate::None)
-            .and_then(|h| h.points.iter().max_by_key(|p| p.billed).copied());
+            .and_then(History::peak);
         let counted = max_seen.map_or(result.quantity.unwrap_or(1), |p| p.counted);
         let minimum = result
             .minimum

@@ -26,7 +26,7 @@ impl Evaluator<'_> {
         else {
             let (from, to) = (money.currency(), self.currency);
             return Err(Diagnostic::error(
-                Code::CurrencyMismatch,
+                Code::MissingData,
                 format!("no rate from {from} to {to} for {what}"),
                 expr.span,
             )
@@ -99,6 +99,6 @@ mod tests {
         );
         let expr = fixture.leaf();
         let e = evaluator.customer_money(euros, "a usage row's cost", &expr, fixture.ctx());
-        assert_eq!(code(e), Some(Code::CurrencyMismatch));
+        assert_eq!(code(e), Some(Code::MissingData));
     }
 }

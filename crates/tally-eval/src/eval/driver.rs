@@ -126,7 +126,20 @@ impl<'p> Days<'p> {
         let mut result = self.on(main, line)?.line(line).map_err(|e| vec![*e])?;
         result.measured_on = main;
         if line.needs_history() {
-            result.history = Some(self.history(line)?);
+            let history = self.history(line)?;
+            // `measure max` bills the peak: a split follows the users of the peak day.
+            if line.measure == Measure::Max
+                && line.prorate == Prorate::None
+                && let Some(peak) = history.peak()
+                && peak.from != main
+                && line.split.is_some()
+            {
+                result.split = self
+                    .on(peak.from, line)?
+                    .line_split(line)
+                    .map_err(|e| vec![*e])?;
+            }
+            result.history = Some(history);
         }
         Ok(result)
     }

@@ -55,13 +55,20 @@ impl Evaluator<'_> {
         result.bundle = self.bundle(line, ctx, &mut steps)?;
         result.tiers = self.tiers(line, ctx, &mut steps)?;
         result.included = self.included(line, ctx)?;
-        if let Some(split) = &line.split {
-            result.split = Some(self.split_weights(split, ctx)?);
-        }
+        result.split = self.line_split(line)?;
         result.subscriptions = self.quantity_subscriptions(line);
         result.steps = steps;
         result.conversions = std::mem::take(&mut *self.conversions.borrow_mut());
         Ok(result)
+    }
+
+    /// How the line's split users fall into groups on this evaluator's day.
+    pub(super) fn line_split(&mut self, line: &Line) -> Result<Option<crate::SplitWeights>> {
+        let ctx = Ctx::clause(&line.module);
+        line.split
+            .as_ref()
+            .map(|split| self.split_weights(split, ctx))
+            .transpose()
     }
 
     /// The counted quantity of a `qty` line on this evaluator's day, and what is billed after
