@@ -106,6 +106,9 @@ pub struct LineResult {
     pub conversions: Vec<Conversion>,
     /// The unit price before rounding.
     pub unit_price: Option<Money>,
+    /// For a prorated line with dated prices: the unit price (before rounding) in force from
+    /// each day of its history until the next entry. Empty when one price covers every day.
+    pub prices: Vec<(chrono::NaiveDate, Money)>,
     /// The amount of an `amount` line before rounding.
     pub amount: Option<Money>,
     pub split: Option<SplitWeights>,

@@ -86,6 +86,28 @@ impl Line {
     pub fn needs_history(&self) -> bool {
         self.prorate == Prorate::Daily || self.measure == Measure::Max
     }
+
+    /// The days in `from..=to`, after `from`, on which a dated price starts or ends: where the
+    /// price in force may change.
+    pub fn price_changes(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Vec<chrono::NaiveDate> {
+        let mut days: Vec<chrono::NaiveDate> = self
+            .dated_prices
+            .iter()
+            .flat_map(|d| {
+                std::iter::once(Some(d.from))
+                    .chain(std::iter::once(d.until.and_then(|until| until.succ_opt())))
+            })
+            .flatten()
+            .filter(|day| from < *day && *day <= to)
+            .collect();
+        days.sort();
+        days.dedup();
+        days
+    }
 }
 
 /// The Microsoft products a line's quantity or price reads.

@@ -179,13 +179,17 @@ pub fn assemble_customer(
                         .map_err(error)?
                 }
                 (None, Some(history), Some(price)) if rule.prorate == Prorate::Daily => {
+                    let prices = proration::Prices {
+                        schedule: rounded_prices(rule, result),
+                        measured: price,
+                    };
                     if rule.billing == Billing::Advance {
                         let mut all = vec![(base.clone(), amount)];
                         let mut flags = Vec::new();
                         let trueups = proration::trueups(
                             rule,
                             &base,
-                            price,
+                            &prices,
                             history,
                             &evaluation.previous,
                             &result.subscriptions,
@@ -198,7 +202,7 @@ pub fn assemble_customer(
                         all.extend(trueups.into_iter().map(|(l, a)| (l, Some(a))));
                         all
                     } else {
-                        proration::segments(rule, &base, price, history, period)
+                        proration::segments(rule, &base, &prices, history, period)
                             .map_err(error)?
                             .into_iter()
                             .map(|(l, a)| (l, Some(a)))
@@ -236,6 +240,16 @@ pub fn assemble_customer(
 /// the line's named rounding. With [`rounded_amount`], the one place prices are rounded.
 pub fn rounded_unit_price(rule: &Line, result: &LineResult) -> Option<Money> {
     result.unit_price.map(|p| p.round(rule.rounding.money()))
+}
+
+/// The unit prices of a prorated line with dated prices, day by day, each rounded as
+/// [`rounded_unit_price`] rounds.
+pub fn rounded_prices(rule: &Line, result: &LineResult) -> Vec<(chrono::NaiveDate, Money)> {
+    result
+        .prices
+        .iter()
+        .map(|(day, price)| (*day, price.round(rule.rounding.money())))
+        .collect()
 }
 
 /// The amount an `amount` line bills, rounded with the line's named rounding.

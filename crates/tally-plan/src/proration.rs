@@ -13,6 +13,39 @@ use tally_ir::Trueup;
 use tally_money::Money;
 use tally_snapshot::{Period, SubscribedSku, Term};
 
+/// A line's unit price over days, rounded: each entry holds from its day until the next; before
+/// the first entry (or with none), the price the line was measured with.
+pub(crate) struct Prices {
+    pub schedule: Vec<(NaiveDate, Money)>,
+    pub measured: Money,
+}
+
+impl Prices {
+    /// `from..=to` cut where the price changes: (first day, last day, unit price) of each piece.
+    fn pieces(&self, from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate, Money)> {
+        let price_on = |day: NaiveDate| {
+            self.schedule
+                .iter()
+                .rev()
+                .find(|(start, _)| *start <= day)
+                .map_or(self.measured, |(_, price)| *price)
+        };
+        let mut pieces = vec![(from, to, price_on(from))];
+        for (start, price) in &self.schedule {
+            if *start <= from || *start > to {
+                continue;
+            }
+            let Some(last) = pieces.last_mut() else { break };
+            if last.2 == *price {
+                continue;
+            }
+            last.1 = start.pred_opt().unwrap_or(*start);
+            pieces.push((*start, to, *price));
+        }
+        pieces
+    }
+}
+
 /// One prorated charge: `quantity` units for the days `from..=to` of a cycle of `cycle` days.
 struct Charge<'a> {
     quantity: i64,
@@ -47,6 +80,7 @@ fn charge(
     let mut line = base.clone();
     line.id = format!("{}/{suffix}", base.id);
     line.quantity = quantity;
+    line.unit_price = Some(unit_price.to_minor_unit());
     line.amount = Some(prorated.amount.to_minor_unit());
     let stretch = format!("{from} to {to}, prorated {days}/{cycle} days");
     line.description = match what {
@@ -120,7 +154,7 @@ fn suffix_is_trueup(id: &str) -> bool {
 pub(crate) fn trueups(
     rule: &Line,
     base: &PlanLine,
-    unit_price: Money,
+    prices: &Prices,
     history: &History,
     previous: &Period,
     subscriptions: &[SubscribedSku],
@@ -165,8 +199,34 @@ pub(crate) fn trueups(
             .collect(),
         };
         for c in charges {
-            out.push(charge(rule, base, unit_price, c)?);
+            out.extend(priced_charges(rule, base, prices, c)?);
         }
+    }
+    Ok(out)
+}
+
+/// A charge over days at more than one price becomes one charge per price; the first keeps the
+/// charge's id, each later one adds its first day.
+fn priced_charges(
+    rule: &Line,
+    base: &PlanLine,
+    prices: &Prices,
+    whole: Charge<'_>,
+) -> Result<Vec<(PlanLine, Money)>, String> {
+    let mut out = Vec::new();
+    for (index, (from, to, price)) in prices.pieces(whole.from, whole.to).into_iter().enumerate() {
+        let suffix = if index == 0 {
+            whole.suffix.clone()
+        } else {
+            format!("{}/{from}", whole.suffix)
+        };
+        let piece = Charge {
+            from,
+            to,
+            suffix,
+            ..whole
+        };
+        out.push(charge(rule, base, price, piece)?);
     }
     Ok(out)
 }
@@ -175,7 +235,7 @@ pub(crate) fn trueups(
 pub(crate) fn segments(
     rule: &Line,
     base: &PlanLine,
-    unit_price: Money,
+    prices: &Prices,
     history: &History,
     period: &Period,
 ) -> Result<Vec<(PlanLine, Money)>, String> {
@@ -186,15 +246,62 @@ pub(crate) fn segments(
         if quantity == 0 {
             continue;
         }
-        let c = Charge {
-            quantity,
-            from,
-            to,
-            cycle,
-            suffix: from.to_string(),
-            what: "",
-        };
-        out.push(charge(rule, base, unit_price, c)?);
+        // A stretch at one count but two prices is two stretches, each named by its first day.
+        for (from, to, price) in prices.pieces(from, to) {
+            let c = Charge {
+                quantity,
+                from,
+                to,
+                cycle,
+                suffix: from.to_string(),
+                what: "",
+            };
+            out.push(charge(rule, base, price, c)?);
+        }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Prices;
+    use chrono::NaiveDate;
+    use tally_money::{Currency, Decimal, Money};
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 10, d).unwrap_or_default()
+    }
+
+    fn gbp(pence: i64) -> Money {
+        Money::new(
+            Decimal::new(pence, 2),
+            Currency::from_code("GBP").unwrap_or_else(|_| unreachable!()),
+        )
+    }
+
+    #[test]
+    fn a_stretch_is_cut_where_the_price_changes() {
+        let prices = Prices {
+            schedule: vec![(day(1), gbp(310)), (day(17), gbp(620))],
+            measured: gbp(620),
+        };
+        assert_eq!(
+            prices.pieces(day(1), day(31)),
+            [(day(1), day(16), gbp(310)), (day(17), day(31), gbp(620))]
+        );
+        // Entirely after the change: one piece at the later price.
+        assert_eq!(
+            prices.pieces(day(20), day(31)),
+            [(day(20), day(31), gbp(620))]
+        );
+    }
+
+    #[test]
+    fn without_a_schedule_every_day_has_the_measured_price() {
+        let prices = Prices {
+            schedule: Vec::new(),
+            measured: gbp(500),
+        };
+        assert_eq!(prices.pieces(day(3), day(9)), [(day(3), day(9), gbp(500))]);
+    }
 }

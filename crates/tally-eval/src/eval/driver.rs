@@ -98,6 +98,9 @@ fn days_needed(
         days.insert(previous.start);
         days.extend(changes.range(previous.start..=period.end));
     }
+    for line in program.lines.iter().filter(|l| l.prorate == Prorate::Daily) {
+        days.extend(line.price_changes(previous.start, period.end));
+    }
     days
 }
 
@@ -139,6 +142,9 @@ impl<'p> Days<'p> {
                     .line_split(line)
                     .map_err(|e| vec![*e])?;
             }
+            if line.prorate == Prorate::Daily && !line.dated_prices.is_empty() {
+                result.prices = self.prices(line, &history, &mut result.conversions)?;
+            }
             result.history = Some(history);
         }
         Ok(result)
@@ -176,6 +182,40 @@ impl<'p> Days<'p> {
         // Only the days on which the billed count changes matter.
         points.dedup_by(|later, earlier| later.billed == earlier.billed);
         Ok(History { from, to, points })
+    }
+
+    /// The unit price from the first day of the history and from each day a dated price starts
+    /// or ends: prorated charges are priced day by day.
+    fn prices(
+        &mut self,
+        line: &Line,
+        history: &History,
+        conversions: &mut Vec<crate::Conversion>,
+    ) -> Errors<Vec<(NaiveDate, tally_money::Money)>> {
+        let days =
+            std::iter::once(history.from).chain(line.price_changes(history.from, history.to));
+        let mut prices: Vec<(NaiveDate, tally_money::Money)> = Vec::new();
+        for day in days {
+            let (price, made) = self
+                .on(day, line)?
+                .price_on_day(line)
+                .map_err(|e| vec![*e])?;
+            for conversion in made {
+                if !conversions.contains(&conversion) {
+                    conversions.push(conversion);
+                }
+            }
+            let Some(price) = price else {
+                return Err(vec![EvalError {
+                    module: line.module.clone(),
+                    diagnostic: expected(format!("a price of `{}` on {day}", line.name), line.span),
+                }]);
+            };
+            if prices.last().is_none_or(|(_, last)| *last != price) {
+                prices.push((day, price));
+            }
+        }
+        Ok(prices)
     }
 
     /// The evaluator of `day`, which [`days_needed`] always includes.

@@ -6,7 +6,7 @@ use super::quantity::{money, whole};
 use super::{Ctx, Evaluator, InModule, Result};
 use crate::trace::Step;
 use crate::value::Value;
-use crate::{LineResult, Role};
+use crate::{Conversion, LineResult, Role};
 use chrono::NaiveDate;
 use tally_diagnostics::{Code, Diagnostic};
 use tally_ir::{DatedPrice, Line, LineKind, TExpr};
@@ -35,6 +35,7 @@ impl Evaluator<'_> {
             quantity: None,
             minimum: None,
             unit_price: None,
+            prices: Vec::new(),
             amount: None,
             split: None,
             steps: Vec::new(),
@@ -60,6 +61,16 @@ impl Evaluator<'_> {
         result.steps = steps;
         result.conversions = std::mem::take(&mut *self.conversions.borrow_mut());
         Ok(result)
+    }
+
+    /// The unit price in force on this evaluator's day, without a step, and the conversions
+    /// it took (they belong to the line whose prorated charges use the price).
+    pub(super) fn price_on_day(&mut self, line: &Line) -> Result<(Option<Money>, Vec<Conversion>)> {
+        let ctx = Ctx::clause(&line.module).untraced();
+        let before = self.conversions.borrow().len();
+        let price = self.price(line, ctx, &mut Vec::new());
+        let made = self.conversions.borrow_mut().split_off(before);
+        Ok((price?, made))
     }
 
     /// How the line's split users fall into groups on this evaluator's day.
