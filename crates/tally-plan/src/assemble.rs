@@ -39,183 +39,23 @@ pub fn assemble_customer(
         .get(&program.customer.module)
         .map(|s| s.as_ref())
         .unwrap_or("");
-    let index = LineIndex::new(source);
-    let customer_key = line_id_root(&program.customer.tenant);
-    let plan_period = PlanPeriod {
-        start: period.start,
-        end: period.end,
+    let customer = Customer {
+        program,
+        evaluation,
+        period,
+        rules_path,
+        source,
+        index: LineIndex::new(source),
+        id_root: line_id_root(&program.customer.tenant),
     };
     let mut lines = Vec::new();
     let mut total = Money::zero(currency);
     for (rule, result) in program.lines.iter().zip(&evaluation.lines) {
-        let error = |message: String| PlanError {
-            line: rule.name.clone(),
-            span: rule.span,
-            message,
-        };
-        let (line_no, column) = index.line_col(source, rule.span.start as usize);
-        let max_seen = result
-            .history
-            .as_ref()
-            .filter(|_| rule.measure == Measure::Max && rule.prorate == Prorate::None)
-            .and_then(History::peak);
-        let counted = max_seen.map_or(result.quantity.unwrap_or(1), |p| p.counted);
-        let minimum = result
-            .minimum
-            .filter(|m| *m > counted && result.quantity.is_some())
-            .map(|minimum| MinimumApplied { minimum, counted });
-        let included = result
-            .included
-            .filter(|i| *i > 0 && result.quantity.is_some());
-        let quantity = max_seen.map_or_else(
-            || {
-                minimum
-                    .as_ref()
-                    .map_or(counted, |m| m.minimum)
-                    .saturating_sub(included.unwrap_or(0))
-            },
-            |p| p.billed,
-        );
-        let signed_quantity = i64::try_from(quantity).map_err(|e| error(e.to_string()))?;
-        let unit_price = rounded_unit_price(rule, result);
-        let amount = match (rounded_amount(rule, result), unit_price) {
-            (Some(amount), _) => Some(amount),
-            (None, Some(price)) => Some(
-                price
-                    .checked_mul(quantity.into())
-                    .map_err(|e| error(e.to_string()))?,
-            ),
-            (None, None) => None,
-        };
-        let base = PlanLine {
-            id: format!("{customer_key}/{}", rule.name),
-            line: rule.name.clone(),
-            product: rule.product.clone(),
-            description: rule.description.clone(),
-            quantity: signed_quantity,
-            unit_price: unit_price
-                .or(if result.amount.is_some() {
-                    amount
-                } else {
-                    None
-                })
-                .map(|p| p.to_minor_unit()),
-            amount: amount.map(|a| a.to_minor_unit()),
-            currency,
-            period: plan_period,
-            billing: rule.billing,
-            term: rule.term,
-            agreement: rule
-                .agreement
-                .clone()
-                .or_else(|| program.customer.psa.as_ref().map(|p| p.agreement.clone())),
-            split: None,
-            microsoft: (!result.sku_ids.is_empty() || result.azure).then(|| MicrosoftLink {
-                sku_ids: result.sku_ids.clone(),
-                azure: result.azure,
-            }),
-            proration: None,
-            provenance: Provenance {
-                file: rules_path.to_string(),
-                line: line_no,
-                column,
-                span: [rule.span.start, rule.span.end],
-                rounding: rule.rounding,
-                minimum,
-                conversions: result
-                    .conversions
-                    .iter()
-                    .map(|c| ConversionUsed {
-                        from: c.from,
-                        to: c.to,
-                        rate: c.rate.normalize(),
-                        date: c.date,
-                    })
-                    .collect(),
-                included,
-                measured_on: result.measured_on,
-                daily: result
-                    .history
-                    .iter()
-                    .flat_map(|h| &h.points)
-                    .map(|p| DailyCount {
-                        from: p.from,
-                        counted: p.counted,
-                        billed: p.billed,
-                    })
-                    .collect(),
-                flags: Vec::new(),
-                drivers: drivers(result),
-            },
-        };
-        let produced: Vec<(PlanLine, Option<Money>)> =
-            match (&result.split, &result.history, unit_price) {
-                (None, _, _) if !result.bundle.is_empty() => {
-                    let mut parts = Vec::new();
-                    for (product, price) in &result.bundle {
-                        let price = price.round(rule.rounding.money());
-                        let amount = price
-                            .checked_mul(quantity.into())
-                            .map_err(|e| error(e.to_string()))?;
-                        let mut line = base.clone();
-                        line.id = format!("{}/{product}", base.id);
-                        line.product = product.clone();
-                        line.description = format!("{}: {product}", rule.description);
-                        line.unit_price = Some(price.to_minor_unit());
-                        line.amount = Some(amount.to_minor_unit());
-                        parts.push((line, Some(amount)));
-                    }
-                    parts
-                }
-                (None, _, _) if result.tiers.is_some() => match (&rule.tiers, &result.tiers) {
-                    (Some(decl), Some(prices)) => {
-                        crate::tiered::tier_lines(rule, &base, quantity, prices, decl.mode)
-                            .map_err(error)?
-                    }
-                    _ => vec![(base, amount)],
-                },
-                (Some(split), _, _) => {
-                    split_line(rule, result, base, quantity, unit_price, amount, split)
-                        .map_err(error)?
-                }
-                (None, Some(history), Some(price)) if rule.prorate == Prorate::Daily => {
-                    let prices = proration::Prices {
-                        schedule: rounded_prices(rule, result),
-                        measured: price,
-                    };
-                    if rule.billing == Billing::Advance {
-                        let mut all = vec![(base.clone(), amount)];
-                        let mut flags = Vec::new();
-                        let trueups = proration::trueups(
-                            rule,
-                            &base,
-                            &prices,
-                            history,
-                            &evaluation.previous,
-                            &result.subscriptions,
-                            &mut flags,
-                        )
-                        .map_err(error)?;
-                        if let Some((first, _)) = all.first_mut() {
-                            first.provenance.flags.extend(flags);
-                        }
-                        all.extend(trueups.into_iter().map(|(l, a)| (l, Some(a))));
-                        all
-                    } else {
-                        proration::segments(rule, &base, &prices, history, period)
-                            .map_err(error)?
-                            .into_iter()
-                            .map(|(l, a)| (l, Some(a)))
-                            .collect()
-                    }
-                }
-                _ => vec![(base, amount)],
-            };
-        for (line, amount) in produced {
+        for (line, amount) in customer.invoice_lines(rule, result)? {
             if let Some(amount) = amount {
                 total = total
                     .checked_add(amount)
-                    .map_err(|e| error(e.to_string()))?;
+                    .map_err(|e| plan_error(rule, e.to_string()))?;
             }
             lines.push(line);
         }
@@ -230,10 +70,251 @@ pub fn assemble_customer(
             agreement: p.agreement.clone(),
         }),
         rules: rules_path.to_string(),
-        period: plan_period,
+        period: plan_period(period),
         lines,
         total: total.to_minor_unit(),
     })
+}
+
+fn plan_error(rule: &Line, message: String) -> PlanError {
+    PlanError {
+        line: rule.name.clone(),
+        span: rule.span,
+        message,
+    }
+}
+
+fn plan_period(period: &Period) -> PlanPeriod {
+    PlanPeriod {
+        start: period.start,
+        end: period.end,
+    }
+}
+
+/// What every line of one customer shares.
+struct Customer<'a> {
+    program: &'a Program,
+    evaluation: &'a Evaluation,
+    period: &'a Period,
+    rules_path: &'a str,
+    source: &'a str,
+    index: LineIndex,
+    id_root: String,
+}
+
+/// The units a line bills, after its minimum (or its peak, for `measure max`) and included
+/// units.
+struct Billed {
+    quantity: u64,
+    minimum: Option<MinimumApplied>,
+    included: Option<u64>,
+}
+
+fn billed(rule: &Line, result: &LineResult) -> Billed {
+    let peak = result
+        .history
+        .as_ref()
+        .filter(|_| rule.measure == Measure::Max && rule.prorate == Prorate::None)
+        .and_then(History::peak);
+    let counted = peak.map_or(result.quantity.unwrap_or(1), |p| p.counted);
+    let minimum = result
+        .minimum
+        .filter(|m| *m > counted && result.quantity.is_some())
+        .map(|minimum| MinimumApplied { minimum, counted });
+    let included = result
+        .included
+        .filter(|i| *i > 0 && result.quantity.is_some());
+    let quantity = peak.map_or_else(
+        || {
+            minimum
+                .as_ref()
+                .map_or(counted, |m| m.minimum)
+                .saturating_sub(included.unwrap_or(0))
+        },
+        |p| p.billed,
+    );
+    Billed {
+        quantity,
+        minimum,
+        included,
+    }
+}
+
+type Parts = Vec<(PlanLine, Option<Money>)>;
+
+impl Customer<'_> {
+    /// The invoice lines one rule line becomes, each with the amount it adds to the total.
+    fn invoice_lines(&self, rule: &Line, result: &LineResult) -> Result<Parts, PlanError> {
+        let error = |message: String| plan_error(rule, message);
+        let billed = billed(rule, result);
+        let quantity = billed.quantity;
+        let unit_price = rounded_unit_price(rule, result);
+        let amount = match (rounded_amount(rule, result), unit_price) {
+            (Some(amount), _) => Some(amount),
+            (None, Some(price)) => Some(
+                price
+                    .checked_mul(quantity.into())
+                    .map_err(|e| error(e.to_string()))?,
+            ),
+            (None, None) => None,
+        };
+        let base = self.base_line(rule, result, billed, unit_price, amount)?;
+        match (&result.split, &result.history, unit_price) {
+            (None, _, _) if !result.bundle.is_empty() => {
+                bundle_lines(rule, result, &base, quantity).map_err(error)
+            }
+            (None, _, _) if result.tiers.is_some() => match (&rule.tiers, &result.tiers) {
+                (Some(decl), Some(prices)) => {
+                    crate::tiered::tier_lines(rule, &base, quantity, prices, decl.mode)
+                        .map_err(error)
+                }
+                _ => Ok(vec![(base, amount)]),
+            },
+            (Some(split), _, _) => {
+                split_line(rule, result, base, quantity, unit_price, amount, split).map_err(error)
+            }
+            (None, Some(history), Some(price)) if rule.prorate == Prorate::Daily => self
+                .prorated_lines(rule, result, base, amount, history, price)
+                .map_err(error),
+            _ => Ok(vec![(base, amount)]),
+        }
+    }
+
+    /// The line as billed before it is split into parts (groups, tiers, products, stretches).
+    fn base_line(
+        &self,
+        rule: &Line,
+        result: &LineResult,
+        billed: Billed,
+        unit_price: Option<Money>,
+        amount: Option<Money>,
+    ) -> Result<PlanLine, PlanError> {
+        let quantity =
+            i64::try_from(billed.quantity).map_err(|e| plan_error(rule, e.to_string()))?;
+        // An `amount` line's unit price is its amount: one unit.
+        let shown_price = unit_price.or(amount.filter(|_| result.amount.is_some()));
+        let customer = &self.program.customer;
+        Ok(PlanLine {
+            id: format!("{}/{}", self.id_root, rule.name),
+            line: rule.name.clone(),
+            product: rule.product.clone(),
+            description: rule.description.clone(),
+            quantity,
+            unit_price: shown_price.map(|p| p.to_minor_unit()),
+            amount: amount.map(|a| a.to_minor_unit()),
+            currency: customer.currency,
+            period: plan_period(self.period),
+            billing: rule.billing,
+            term: rule.term,
+            agreement: rule
+                .agreement
+                .clone()
+                .or_else(|| customer.psa.as_ref().map(|p| p.agreement.clone())),
+            split: None,
+            microsoft: (!result.sku_ids.is_empty() || result.azure).then(|| MicrosoftLink {
+                sku_ids: result.sku_ids.clone(),
+                azure: result.azure,
+            }),
+            proration: None,
+            provenance: self.provenance(rule, result, billed),
+        })
+    }
+
+    fn provenance(&self, rule: &Line, result: &LineResult, billed: Billed) -> Provenance {
+        let (line, column) = self.index.line_col(self.source, rule.span.start as usize);
+        Provenance {
+            file: self.rules_path.to_string(),
+            line,
+            column,
+            span: [rule.span.start, rule.span.end],
+            rounding: rule.rounding,
+            minimum: billed.minimum,
+            conversions: result
+                .conversions
+                .iter()
+                .map(|c| ConversionUsed {
+                    from: c.from,
+                    to: c.to,
+                    rate: c.rate.normalize(),
+                    date: c.date,
+                })
+                .collect(),
+            included: billed.included,
+            measured_on: result.measured_on,
+            daily: result
+                .history
+                .iter()
+                .flat_map(|h| &h.points)
+                .map(|p| DailyCount {
+                    from: p.from,
+                    counted: p.counted,
+                    billed: p.billed,
+                })
+                .collect(),
+            flags: Vec::new(),
+            drivers: drivers(result),
+        }
+    }
+
+    /// An advance line bills the period and trues up last period's changes; an arrears line
+    /// bills each stretch of the period at its count.
+    fn prorated_lines(
+        &self,
+        rule: &Line,
+        result: &LineResult,
+        base: PlanLine,
+        amount: Option<Money>,
+        history: &tally_eval::History,
+        price: Money,
+    ) -> Result<Parts, String> {
+        let prices = proration::Prices {
+            schedule: rounded_prices(rule, result),
+            measured: price,
+        };
+        if rule.billing == Billing::Arrears {
+            let stretches = proration::segments(rule, &base, &prices, history, self.period)?;
+            return Ok(stretches.into_iter().map(|(l, a)| (l, Some(a))).collect());
+        }
+        let mut flags = Vec::new();
+        let trueups = proration::trueups(
+            rule,
+            &base,
+            &prices,
+            history,
+            &self.evaluation.previous,
+            &result.subscriptions,
+            &mut flags,
+        )?;
+        let mut first = base;
+        first.provenance.flags.extend(flags);
+        let mut all = vec![(first, amount)];
+        all.extend(trueups.into_iter().map(|(l, a)| (l, Some(a))));
+        Ok(all)
+    }
+}
+
+/// One invoice line per product of a bundle, each at its own rounded price.
+fn bundle_lines(
+    rule: &Line,
+    result: &LineResult,
+    base: &PlanLine,
+    quantity: u64,
+) -> Result<Parts, String> {
+    let mut parts = Vec::new();
+    for (product, price) in &result.bundle {
+        let price = price.round(rule.rounding.money());
+        let amount = price
+            .checked_mul(quantity.into())
+            .map_err(|e| e.to_string())?;
+        let mut line = base.clone();
+        line.id = format!("{}/{product}", base.id);
+        line.product = product.clone();
+        line.description = format!("{}: {product}", rule.description);
+        line.unit_price = Some(price.to_minor_unit());
+        line.amount = Some(amount.to_minor_unit());
+        parts.push((line, Some(amount)));
+    }
+    Ok(parts)
 }
 
 /// The unit price a line bills: the evaluated price rounded to the currency's minor unit with
