@@ -141,11 +141,13 @@ fn customer(
             .collect::<Vec<_>>()
     })?;
     tally_plan::assemble_customer(program, &evaluation, &period, &key).map_err(|e| {
-        vec![in_file(Diagnostic::error(
-            Code::Overflow,
-            format!("line `{}`: {}", e.line, e.message),
-            e.span,
-        ))]
+        let message = format!("line `{}`: {}", e.line, e.message);
+        let diagnostic = if e.code == Code::Internal {
+            Diagnostic::internal(message, e.span)
+        } else {
+            Diagnostic::error(e.code, message, e.span)
+        };
+        vec![in_file(diagnostic)]
     })
 }
 

@@ -16,6 +16,9 @@ pub struct PlanError {
     pub line: String,
     /// The rule line, in the customer's file.
     pub span: tally_diagnostics::Span,
+    /// `Overflow` for arithmetic beyond exact decimals, `Internal` for a broken promise (two
+    /// invoice lines with one id).
+    pub code: tally_diagnostics::Code,
     pub message: String,
 }
 
@@ -60,6 +63,7 @@ pub fn assemble_customer(
             lines.push(line);
         }
     }
+    unique_ids(program, &lines)?;
     Ok(CustomerPlan {
         customer: program.customer.name.clone(),
         tenant: program.customer.tenant.clone(),
@@ -80,8 +84,26 @@ fn plan_error(rule: &Line, message: String) -> PlanError {
     PlanError {
         line: rule.name.clone(),
         span: rule.span,
+        code: tally_diagnostics::Code::Overflow,
         message,
     }
+}
+
+/// Ids are what PSA adapters key lines on: two lines with one id would make one of them vanish.
+fn unique_ids(program: &Program, lines: &[PlanLine]) -> Result<(), PlanError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for line in lines {
+        if !seen.insert(line.id.as_str()) {
+            let rule = program.lines.iter().find(|r| r.name == line.line);
+            return Err(PlanError {
+                line: line.line.clone(),
+                span: rule.map(|r| r.span).unwrap_or_default(),
+                code: tally_diagnostics::Code::Internal,
+                message: format!("two invoice lines have the id `{}`", line.id),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn plan_period(period: &Period) -> PlanPeriod {

@@ -33,7 +33,8 @@ impl Evaluator<'_> {
 /// The groups of the users' `key` values (`None`: no value). Grouped ignoring case and spaces;
 /// each group is labelled with its smallest spelling so the label does not depend on the order
 /// of users in the snapshot. Named groups come sorted, then `otherwise` for users with no
-/// value (alone, with 0 users, when there is no group at all).
+/// value (alone, with 0 users, when there is no group at all); when `otherwise` names one of
+/// the groups (ignoring case), those users join it.
 fn weights<'a>(
     key: SplitKey,
     otherwise: &str,
@@ -54,6 +55,11 @@ fn weights<'a>(
             entry.0 = value.to_string();
         }
         entry.1 += 1;
+    }
+    // `otherwise "Sales"` beside a real Sales group is one group, not two lines with one id.
+    if let Some(named) = groups.get_mut(&otherwise.trim().to_lowercase()) {
+        named.1 += unassigned;
+        unassigned = 0;
     }
     let mut groups: Vec<(String, u64)> = groups.into_values().collect();
     if unassigned > 0 || groups.is_empty() {
@@ -98,5 +104,24 @@ mod tests {
     fn no_users_weigh_nothing_in_the_otherwise_group() {
         assert_eq!(groups(&[]), [group("Unassigned", 0)]);
         assert_eq!(groups(&[Some("Sales")]), [group("Sales", 1)]);
+    }
+
+    #[test]
+    fn an_otherwise_naming_a_group_joins_it() {
+        let found = weights(
+            SplitKey::Department,
+            "sales",
+            [Some("Sales"), None, Some("Ops"), None],
+        )
+        .groups;
+        assert_eq!(found, [group("Ops", 1), group("Sales", 3)]);
+        // A department literally called like the default bucket.
+        let found = weights(
+            SplitKey::Department,
+            "(no department)",
+            [Some("(no department)"), None],
+        )
+        .groups;
+        assert_eq!(found, [group("(no department)", 2)]);
     }
 }
