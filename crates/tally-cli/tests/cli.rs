@@ -1124,3 +1124,97 @@ fn reconcile_matches_a_product_with_two_catalogue_guids() {
     assert_eq!(basic["status"], "ok", "{basic}");
     assert_eq!(rows.len(), 3, "{rows:?}");
 }
+
+/// `use` reads only modules: `.tally` regular files inside the project, never a device, a pipe
+/// or a system file, whose content must not appear in a diagnostic.
+#[test]
+fn a_use_reads_only_modules_inside_the_project() {
+    let top = tempfile::tempdir().unwrap();
+    std::fs::write(top.path().join("outside.tally"), "let x = 1\n").unwrap();
+    let dir = tempfile::TempDir::new_in(top.path()).unwrap();
+    std::fs::write(dir.path().join("tally.toml"), "").unwrap();
+    let fifo = dir.path().join("pipe.tally");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let rules = "customer \"A\" {\n  tenant \"a.onmicrosoft.com\"\n  currency GBP\n}\n\
+                 use \"/etc/passwd\"\nuse \"../outside.tally\"\nuse \"pipe.tally\"\n";
+    std::fs::write(dir.path().join("a.tally"), rules).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .args(["check", "a.tally"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_contains(
+        &stderr,
+        "cannot use `/etc/passwd`: a module must be a `.tally` file",
+    );
+    assert_contains(
+        &stderr,
+        "cannot use `../outside.tally`: it is outside the project",
+    );
+    if made {
+        assert_contains(&stderr, "cannot use `pipe.tally`: it is not a regular file");
+    }
+    assert!(!stderr.contains("root:"), "{stderr}");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("bad.tally");
+    std::fs::write(&rules, b"customer \"A\" {\n  tenant \"\xff\"\n}\n").unwrap();
+    let run = run(&["check", rules.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_contains(
+        &run.stderr,
+        "line 2, column 11 (byte 25): the text is not UTF-8",
+    );
+}
+
+/// A label past column 65,535 once crashed the renderer; such a line is cited, not drawn.
+#[test]
+fn a_diagnostic_on_a_very_long_line_is_cited_not_drawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("wide.tally");
+    let long = "1 + ".repeat(20_000);
+    std::fs::write(
+        &rules,
+        format!(
+            "customer \"A\" {{\n  tenant \"a.onmicrosoft.com\"\n  currency GBP\n}}\nlet x = {long}zz\nsupport qty = x price 1.00\n"
+        ),
+    )
+    .unwrap();
+    let run = run(&["check", rules.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_contains(
+        &run.stderr,
+        "wide.tally:5:80009: T0101 error: unknown name `zz`",
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+/// Many diagnostics in one file: the first hundred drawn, the rest cited, all counted.
+#[test]
+fn many_diagnostics_are_drawn_up_to_a_cap_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("many.tally");
+    let mut text =
+        String::from("customer \"A\" {\n  tenant \"a.onmicrosoft.com\"\n  currency GBP\n}\n");
+    for i in 0..150 {
+        text.push_str(&format!("l{i} qty = nosuch{i} price 1.00\n"));
+    }
+    std::fs::write(&rules, text).unwrap();
+    let run = run(&["check", rules.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    assert_contains(&run.stderr, "150 problems, the first 100 shown in full");
+    assert_contains(
+        &run.stderr,
+        "many.tally:154:12: T0101 error: unknown name `nosuch149`",
+    );
+    assert_eq!(run.stderr.matches("× unknown name").count(), 100);
+}

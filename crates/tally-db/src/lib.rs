@@ -29,6 +29,10 @@ pub struct SourceFile {
 pub struct Workspace {
     #[returns(ref)]
     pub files: BTreeMap<String, SourceFile>,
+    /// Files a `use` names that the caller refused to read, with the reason (outside the
+    /// project, not a regular file, too large, not UTF-8): reported at the `use`.
+    #[returns(ref)]
+    pub refused: BTreeMap<String, String>,
 }
 
 /// What the snapshot offers the rules, when one is known (`tally check --snapshot`, an editor
@@ -62,7 +66,7 @@ impl Db for Database {
     fn workspace(&self) -> Workspace {
         match self.workspace {
             Some(w) => w,
-            None => Workspace::new(self, BTreeMap::new()),
+            None => Workspace::new(self, BTreeMap::new(), BTreeMap::new()),
         }
     }
 
@@ -97,7 +101,7 @@ impl Database {
                 SourceFile::new(&db, name.to_string(), text.to_string()),
             );
         }
-        db.workspace = Some(Workspace::new(&db, files));
+        db.workspace = Some(Workspace::new(&db, files, BTreeMap::new()));
         db.schema = Some(SnapshotSchema::new(&db, None));
         db
     }
@@ -117,6 +121,15 @@ impl Database {
         files.insert(key.to_string(), file);
         workspace.set_files(self).to(files);
         file
+    }
+
+    /// Records that the file `key` was not read, and why; a `use` of it reports the reason.
+    pub fn refuse_file(&mut self, key: &str, reason: String) {
+        use salsa::Setter;
+        let workspace = self.workspace();
+        let mut refused = workspace.refused(self).clone();
+        refused.insert(key.to_string(), reason);
+        workspace.set_refused(self).to(refused);
     }
 
     pub fn file(&self, key: &str) -> Option<SourceFile> {
@@ -242,7 +255,16 @@ pub fn check(db: &dyn Db, file: SourceFile) -> Checked {
                     span: *span,
                     module,
                     interface: None,
-                    not_found: Some(not_found(key, files.keys())),
+                    not_found: Some(match db.workspace().refused(db).get(key) {
+                        Some(reason) => (
+                            format!("cannot use `{key}`: {reason}"),
+                            Some(
+                                "a module is a `.tally` file inside the project (the directory with `tally.toml` or `.git`, else the current one)"
+                                    .into(),
+                            ),
+                        ),
+                        None => not_found(key, files.keys()),
+                    }),
                 },
             }
         })

@@ -148,6 +148,21 @@ impl LineIndex {
         start + line.len()
     }
 
+    /// The 0-based line holding byte `offset`.
+    pub fn line_number(&self, offset: usize) -> usize {
+        self.line_of(offset)
+    }
+
+    /// Byte offset where 0-based line `line` starts, if the text has it.
+    pub fn start_of_line(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line).copied()
+    }
+
+    /// How many lines the text has (a text ending in a newline has an empty last line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
     /// Byte offset where the line holding `offset` starts.
     pub fn line_start(&self, offset: usize) -> usize {
         self.line_starts
