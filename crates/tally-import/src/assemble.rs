@@ -5,12 +5,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use tally_snapshot::{Counter, SubscribedSku, UsageRow, User};
 
-use crate::seats::SeatChange;
-
 use crate::error::{ImportError, Warning};
 use crate::graph::GraphSku;
 use crate::mapping::{Mapping, is_guid, normalize_id};
-use crate::pricelist::PriceList;
+use crate::pricelist::{PriceEntry, PriceList};
+use crate::seats::SeatChange;
 use crate::subscriptions::ReconSubscription;
 
 /// One tenant being built.
@@ -179,7 +178,7 @@ pub(crate) fn add_counter(
 pub(crate) struct SkuSources<'a> {
     pub tenant: &'a str,
     pub graph: &'a [GraphSku],
-    /// Reconciliation subscriptions of this tenant with seats.
+    /// Reconciliation subscriptions of this tenant with seats, or that ended during the period.
     pub recon: Vec<&'a ReconSubscription>,
     pub prices: &'a PriceList,
     /// Every seat change read, to give the subscriptions their history.
@@ -187,17 +186,188 @@ pub(crate) struct SkuSources<'a> {
     pub lenient: bool,
 }
 
+/// Build a tenant's subscribed SKUs: for each Graph SKU, the reconciliation subscriptions of
+/// it (one entry each, with their own seats and cost), else the price list (one entry, seats
+/// from Graph). A SKU with no cost is an error, or left out with a warning when lenient.
+pub(crate) fn subscribed_skus(
+    src: &SkuSources<'_>,
+    tenants: &Tenants<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<SubscribedSku>, ImportError> {
+    let by_sku = subscriptions_by_graph_sku(src, warnings);
+    let mut out = Vec::new();
+    for g in src.graph {
+        let who = format!(
+            "SKU `{}` ({}) of tenant `{}`",
+            g.part_number, g.sku_id, src.tenant
+        );
+        let subs = costed_subscriptions(&by_sku, g);
+        if subs.is_empty() {
+            out.extend(from_price_list(src, tenants, g, &who, warnings)?);
+        } else {
+            out.extend(from_subscriptions(g, subs, src.changes, &who, warnings));
+        }
+    }
+    Ok(out)
+}
+
+/// How Graph SKU ids are compared.
+fn graph_sku_key(sku_id: &str) -> String {
+    sku_id.trim().to_lowercase()
+}
+
+/// Which Graph SKU each subscription is: its name candidates narrowed to the tenant's SKUs. A
+/// subscription matching none or several is left out with a warning.
+fn subscriptions_by_graph_sku<'a>(
+    src: &SkuSources<'a>,
+    warnings: &mut Vec<Warning>,
+) -> HashMap<String, Vec<&'a ReconSubscription>> {
+    let graph_ids: Vec<String> = src.graph.iter().map(|g| graph_sku_key(&g.sku_id)).collect();
+    let mut by_sku: HashMap<String, Vec<&ReconSubscription>> = HashMap::new();
+    for &sub in &src.recon {
+        let narrowed: Vec<String> = sub
+            .sku_guids
+            .iter()
+            .map(|g| g.to_lowercase())
+            .filter(|g| graph_ids.contains(g))
+            .collect();
+        match narrowed.as_slice() {
+            [one] => by_sku.entry(one.clone()).or_default().push(sub),
+            _ => warnings.push(unmatched(sub, src.tenant, &narrowed)),
+        }
+    }
+    by_sku
+}
+
+/// Why a subscription's cost is not used: its name matches none of the tenant's Graph SKUs, or
+/// several of them (`candidates`).
+fn unmatched(sub: &ReconSubscription, tenant: &str, candidates: &[String]) -> Warning {
+    let label = sub
+        .sku_name
+        .as_deref()
+        .or(sub.product_name.as_deref())
+        .unwrap_or(&sub.sku_id);
+    let message = if candidates.is_empty() {
+        format!(
+            "subscription {} (`{label}`, {} seats) of `{tenant}` matches none of the tenant's \
+             Graph SKUs by name; its cost is not used",
+            sub.subscription_id, sub.quantity
+        )
+    } else {
+        format!(
+            "subscription {} (`{label}`) of `{tenant}` could be any of the Graph SKUs {}; its \
+             cost is not used",
+            sub.subscription_id,
+            candidates.join(", ")
+        )
+    };
+    Warning::at(&sub.file, sub.line, None, message)
+}
+
+/// The subscriptions of a Graph SKU whose cost, term and billing plan are known.
+fn costed_subscriptions<'a>(
+    by_sku: &HashMap<String, Vec<&'a ReconSubscription>>,
+    g: &GraphSku,
+) -> Vec<&'a ReconSubscription> {
+    by_sku
+        .get(&graph_sku_key(&g.sku_id))
+        .map(|v| {
+            v.iter()
+                .copied()
+                .filter(|s| {
+                    s.monthly_unit_cost.is_some() && s.term.is_some() && s.billing_plan.is_some()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One SKU entry per subscription, with the subscription's seats, cost and seat history. The
+/// subscriptions' seats win over Graph's enabled count, with a warning when they differ.
+fn from_subscriptions(
+    g: &GraphSku,
+    mut subs: Vec<&ReconSubscription>,
+    changes: &[SeatChange],
+    who: &str,
+    warnings: &mut Vec<Warning>,
+) -> Vec<SubscribedSku> {
+    let purchased: u64 = subs.iter().map(|s| u64::from(s.quantity)).sum();
+    if purchased != u64::from(g.enabled) {
+        warnings.push(Warning::at(
+            &g.file,
+            g.line,
+            None,
+            format!(
+                "{who}: Graph has {} enabled seats, the reconciliation subscriptions {}; \
+                 the subscriptions' seats are used",
+                g.enabled, purchased
+            ),
+        ));
+    }
+    // Ended subscriptions (no seats now) first, so that the excess of assigned seats lands on
+    // one that has seats.
+    subs.sort_by_key(|s| s.quantity > 0);
+    let seats: Vec<u32> = subs.iter().map(|s| s.quantity).collect();
+    let assigned = share_assigned(g.consumed, &seats);
+    subs.iter()
+        .zip(assigned)
+        .filter_map(|(s, assigned)| {
+            let (Some(unit_cost), Some(term), Some(billing_plan)) =
+                (s.monthly_unit_cost, s.term, s.billing_plan)
+            else {
+                return None;
+            };
+            let (purchased, changes) = history(s, changes);
+            Some(SubscribedSku {
+                sku_id: g.sku_id.clone(),
+                part_number: g.part_number.clone(),
+                purchased,
+                assigned,
+                unit_cost,
+                term,
+                billing_plan,
+                term_start: s.term_start,
+                changes,
+            })
+        })
+        .collect()
+}
+
+/// Graph counts assigned seats for a SKU as a whole: they fill the subscriptions (their seats
+/// in `seats`) in order, the last one taking any excess.
+fn share_assigned(consumed: u32, seats: &[u32]) -> Vec<u32> {
+    let mut remaining = consumed;
+    let last = seats.len().saturating_sub(1);
+    seats
+        .iter()
+        .enumerate()
+        .map(|(i, &held)| {
+            let assigned = if i == last {
+                remaining
+            } else {
+                remaining.min(held)
+            };
+            remaining -= assigned;
+            assigned
+        })
+        .collect()
+}
+
 /// A subscription's seat history as snapshot changes: seats before the first change, and one
 /// change per day the count moved (the day's last value; renewals at the same count are not
-/// changes).
+/// changes). Its changes are those of its customer, subscription and product: subscription
+/// ids alone can repeat across customers.
 fn history(
     sub: &ReconSubscription,
     changes: &[SeatChange],
 ) -> (u32, Vec<tally_snapshot::SeatChange>) {
+    let customer = normalize_id(&sub.customer_id);
     let own: Vec<&SeatChange> = changes
         .iter()
         .filter(|c| {
-            c.subscription_id.eq_ignore_ascii_case(&sub.subscription_id) && c.sku_id == sub.sku_id
+            c.subscription_id.eq_ignore_ascii_case(&sub.subscription_id)
+                && c.sku_id == sub.sku_id
+                && normalize_id(&c.customer_id) == customer
         })
         .collect();
     let Some(first) = own.first() else {
@@ -230,197 +400,139 @@ fn history(
     (initial, out)
 }
 
-/// Build a tenant's subscribed SKUs: for each Graph SKU, the reconciliation subscriptions of
-/// it (one entry each, with their own seats and cost), else the price list (one entry, seats
-/// from Graph). A SKU with no cost is an error, or left out with a warning when lenient.
-pub(crate) fn subscribed_skus(
+/// The SKU entry priced by the price list, seats from Graph: `None` when the SKU is left out
+/// (no seats and no price, or, when lenient, no price).
+fn from_price_list(
     src: &SkuSources<'_>,
     tenants: &Tenants<'_>,
+    g: &GraphSku,
+    who: &str,
     warnings: &mut Vec<Warning>,
-) -> Result<Vec<SubscribedSku>, ImportError> {
-    let graph_ids: Vec<String> = src
-        .graph
-        .iter()
-        .map(|g| g.sku_id.trim().to_lowercase())
-        .collect();
-    // Which Graph SKU each subscription is: its name candidates narrowed to the tenant's SKUs.
-    let mut by_sku: HashMap<String, Vec<&ReconSubscription>> = HashMap::new();
-    for sub in &src.recon {
-        let narrowed: Vec<String> = sub
-            .sku_guids
-            .iter()
-            .map(|g| g.to_lowercase())
-            .filter(|g| graph_ids.contains(g))
-            .collect();
-        let label = sub
-            .sku_name
-            .as_deref()
-            .or(sub.product_name.as_deref())
-            .unwrap_or(&sub.sku_id);
-        match narrowed.as_slice() {
-            [one] => by_sku.entry(one.clone()).or_default().push(sub),
-            [] => warnings.push(Warning::at(
-                &sub.file,
-                sub.line,
-                None,
-                format!(
-                    "subscription {} (`{label}`, {} seats) of `{}` matches none of the tenant's \
-                     Graph SKUs by name; its cost is not used",
-                    sub.subscription_id, sub.quantity, src.tenant
-                ),
-            )),
-            _ => warnings.push(Warning::at(
-                &sub.file,
-                sub.line,
-                None,
-                format!(
-                    "subscription {} (`{label}`) of `{}` could be any of the Graph SKUs {}; its \
-                     cost is not used",
-                    sub.subscription_id,
-                    src.tenant,
-                    narrowed.join(", ")
-                ),
-            )),
-        }
-    }
-    let mut out = Vec::new();
-    for g in src.graph {
-        let who = format!(
-            "SKU `{}` ({}) of tenant `{}`",
-            g.part_number, g.sku_id, src.tenant
-        );
-        let mut subs: Vec<&ReconSubscription> = by_sku
-            .get(&g.sku_id.trim().to_lowercase())
-            .map(|v| {
-                v.iter()
-                    .copied()
-                    .filter(|s| {
-                        s.monthly_unit_cost.is_some()
-                            && s.term.is_some()
-                            && s.billing_plan.is_some()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !subs.is_empty() {
-            let purchased: u64 = subs.iter().map(|s| u64::from(s.quantity)).sum();
-            if purchased != u64::from(g.enabled) {
-                warnings.push(Warning::at(
-                    &g.file,
-                    g.line,
-                    None,
-                    format!(
-                        "{who}: Graph has {} enabled seats, the reconciliation subscriptions {}; \
-                         the subscriptions' seats are used",
-                        g.enabled, purchased
-                    ),
-                ));
-            }
-            // Graph counts assigned seats for the SKU as a whole: fill the subscriptions in
-            // order, the last one taking any excess; ended subscriptions (no seats now) first,
-            // so that the excess lands on one that has seats.
-            subs.sort_by_key(|s| s.quantity > 0);
-            let mut remaining = g.consumed;
-            let last = subs.len() - 1;
-            for (i, s) in subs.iter().enumerate() {
-                let assigned = if i == last {
-                    remaining
-                } else {
-                    remaining.min(s.quantity)
-                };
-                remaining -= assigned;
-                let (Some(unit_cost), Some(term), Some(billing_plan)) =
-                    (s.monthly_unit_cost, s.term, s.billing_plan)
-                else {
-                    continue;
-                };
-                let (purchased, changes) = history(s, src.changes);
-                out.push(SubscribedSku {
-                    sku_id: g.sku_id.clone(),
-                    part_number: g.part_number.clone(),
-                    purchased,
-                    assigned,
-                    unit_cost,
-                    term,
-                    billing_plan,
-                    term_start: s.term_start,
-                    changes,
-                });
-            }
-            continue;
-        }
-        let prices = src.prices.find(
-            src.tenant,
-            |t| tenants.resolve_name(t),
-            &g.sku_id,
-            &g.part_number,
-        );
-        match prices.as_slice() {
-            [p] => out.push(SubscribedSku {
-                sku_id: g.sku_id.clone(),
-                part_number: g.part_number.clone(),
-                purchased: g.enabled,
-                assigned: g.consumed,
-                unit_cost: p.unit_cost,
-                term: p.term,
-                billing_plan: p.billing_plan,
-                term_start: None,
-                changes: Vec::new(),
-            }),
-            [] if g.enabled == 0 => warnings.push(Warning::at(
+) -> Result<Option<SubscribedSku>, ImportError> {
+    let prices = src.prices.find(
+        src.tenant,
+        |t| tenants.resolve_name(t),
+        &g.sku_id,
+        &g.part_number,
+    );
+    match prices.as_slice() {
+        [p] => Ok(Some(priced_sku(g, p))),
+        [] if g.enabled == 0 => {
+            warnings.push(Warning::at(
                 &g.file,
                 g.line,
                 None,
                 format!("{who} has no enabled seats and no cost; left out"),
-            )),
-            [] => {
-                let message = format!(
-                    "no cost for {who}: add it to a price list (sku_id or part_number, \
-                     unit_cost, currency, term, billing_plan) or import the Partner Center \
-                     reconciliation file that bills it"
-                );
-                if !src.lenient {
-                    return Err(ImportError::file(&g.file, message).at_line(g.line));
-                }
-                warnings.push(Warning::at(
-                    &g.file,
-                    g.line,
-                    None,
-                    format!("{message}; left out"),
-                ));
-            }
-            [first, ..] => {
-                let places = prices
-                    .iter()
-                    .map(|p| format!("{}:{}", p.file, p.line))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let message = format!(
-                    "{who} has {} prices ({places}); keep one, or give the tenant its own row",
-                    prices.len()
-                );
-                if !src.lenient {
-                    return Err(ImportError::file(&g.file, message).at_line(g.line));
-                }
-                warnings.push(Warning::at(
-                    &g.file,
-                    g.line,
-                    None,
-                    format!("{message}; the first is used"),
-                ));
-                out.push(SubscribedSku {
-                    sku_id: g.sku_id.clone(),
-                    part_number: g.part_number.clone(),
-                    purchased: g.enabled,
-                    assigned: g.consumed,
-                    unit_cost: first.unit_cost,
-                    term: first.term,
-                    billing_plan: first.billing_plan,
-                    term_start: None,
-                    changes: Vec::new(),
-                });
-            }
+            ));
+            Ok(None)
+        }
+        [] => {
+            let message = format!(
+                "no cost for {who}: add it to a price list (sku_id or part_number, \
+                 unit_cost, currency, term, billing_plan) or import the Partner Center \
+                 reconciliation file that bills it"
+            );
+            refuse_unless_lenient(src.lenient, g, message, "left out", warnings)?;
+            Ok(None)
+        }
+        [first, ..] => {
+            let places = prices
+                .iter()
+                .map(|p| format!("{}:{}", p.file, p.line))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let message = format!(
+                "{who} has {} prices ({places}); keep one, or give the tenant its own row",
+                prices.len()
+            );
+            refuse_unless_lenient(src.lenient, g, message, "the first is used", warnings)?;
+            Ok(Some(priced_sku(g, first)))
         }
     }
-    Ok(out)
+}
+
+/// A problem with a Graph SKU's cost: an error, or when lenient a warning that says what is
+/// done instead (`outcome`).
+fn refuse_unless_lenient(
+    lenient: bool,
+    g: &GraphSku,
+    message: String,
+    outcome: &str,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ImportError> {
+    if !lenient {
+        return Err(ImportError::file(&g.file, message).at_line(g.line));
+    }
+    warnings.push(Warning::at(
+        &g.file,
+        g.line,
+        None,
+        format!("{message}; {outcome}"),
+    ));
+    Ok(())
+}
+
+/// A Graph SKU at a price list's cost: Graph's seats, no term start, no history.
+fn priced_sku(g: &GraphSku, price: &PriceEntry) -> SubscribedSku {
+    SubscribedSku {
+        sku_id: g.sku_id.clone(),
+        part_number: g.part_number.clone(),
+        purchased: g.enabled,
+        assigned: g.consumed,
+        unit_cost: price.unit_cost,
+        term: price.term,
+        billing_plan: price.billing_plan,
+        term_start: None,
+        changes: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::recon::ChargeType;
+    use crate::subscriptions::tests::subscription;
+
+    fn change(customer_id: &str, day: u32, before: u32, after: u32) -> SeatChange {
+        SeatChange {
+            customer_id: customer_id.to_string(),
+            customer_domain: None,
+            subscription_id: "S1".to_string(),
+            sku_id: "CFQ7TTC0LF8Q:0001".to_string(),
+            sku_name: None,
+            date: chrono::NaiveDate::from_ymd_opt(2021, 7, day).unwrap(),
+            quantity_before: before,
+            quantity_after: after,
+            reference_id: None,
+            charge_type: ChargeType::AddQuantity,
+            file: "recon.csv".to_string(),
+            line: None,
+        }
+    }
+
+    #[test]
+    fn a_subscriptions_history_is_its_own_customers() {
+        // Microsoft's examples reuse subscription ids across customers.
+        let sub = subscription("c-a", "a.onmicrosoft.com", "s1");
+        let changes = [
+            change("c-b", 3, 5, 8),
+            change("org:C-A", 5, 10, 12),
+            change("c-b", 9, 8, 1),
+        ];
+        let (initial, history) = history(&sub, &changes);
+        assert_eq!(initial, 10);
+        let days: Vec<_> = history
+            .iter()
+            .map(|c| (c.date.to_string(), c.purchased))
+            .collect();
+        assert_eq!(days, [("2021-07-05".to_string(), Some(12))]);
+    }
+
+    #[test]
+    fn assigned_seats_fill_the_subscriptions_in_order_the_last_taking_the_excess() {
+        assert_eq!(share_assigned(10, &[0, 3, 5]), [0, 3, 7]);
+        assert_eq!(share_assigned(2, &[3, 5]), [2, 0]);
+        assert_eq!(share_assigned(4, &[]), Vec::<u32>::new());
+    }
 }

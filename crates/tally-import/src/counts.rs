@@ -12,10 +12,10 @@
 use chrono::NaiveDate;
 
 use crate::csvfile::CsvFile;
-use crate::detect::{FileKind, wrong_kind};
+use crate::detect::FileKind;
 use crate::error::ImportError;
 use crate::source::Source;
-use crate::table::{columns, require_columns, sniff_delimiter};
+use crate::table::{columns, require_columns};
 use crate::values;
 
 columns! {
@@ -41,12 +41,8 @@ pub struct CountRow {
 /// Read a counts CSV.
 pub fn read_counts(source: &Source) -> Result<Vec<CountRow>, ImportError> {
     let file = source.name();
-    match source.kind()? {
-        FileKind::CountsCsv | FileKind::Unknown => {}
-        other => return Err(wrong_kind(&file, &other, "a counts file")),
-    }
-    let text = source.read_text()?;
-    let mut csv = CsvFile::open::<Col>(&file, text.as_bytes(), sniff_delimiter(text.as_bytes()))?;
+    let text = source.read_text_as(FileKind::CountsCsv, "a counts file")?;
+    let mut csv = CsvFile::from_text::<Col>(&file, &text)?;
     require_columns(
         &file,
         &csv.columns,
@@ -54,9 +50,7 @@ pub fn read_counts(source: &Source) -> Result<Vec<CountRow>, ImportError> {
         "a counts file needs the header `customer_or_tenant,counter,value,as_of`",
     )?;
     let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
-    while let Some(at) = csv.next(&mut record)? {
-        let row = csv.columns.row(&file, &record, at);
+    csv.for_each_row(|row| {
         let value = row.required(Col::Value)?;
         let as_of = row.required(Col::AsOf)?;
         rows.push(CountRow {
@@ -67,6 +61,7 @@ pub fn read_counts(source: &Source) -> Result<Vec<CountRow>, ImportError> {
             file: file.clone(),
             line: row.line.unwrap_or(0),
         });
-    }
+        Ok(())
+    })?;
     Ok(rows)
 }

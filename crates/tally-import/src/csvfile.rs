@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::io::Read;
 
 use crate::error::ImportError;
-use crate::table::{Column, Columns};
+use crate::table::{Column, Columns, Row, sniff_delimiter};
 
 /// Passes bytes through, remembering the offsets of `\r` and `\n`.
 struct LineTracker<R> {
@@ -133,6 +133,19 @@ impl<R: Read> CsvFile<R> {
         Ok(Some(at))
     }
 
+    /// Call `f` with every data record, read through the header's columns. One record is
+    /// reused for every row: no allocation per row once warmed up.
+    pub fn for_each_row(
+        &mut self,
+        mut f: impl FnMut(Row<'_>) -> Result<(), ImportError>,
+    ) -> Result<(), ImportError> {
+        let mut record = csv::StringRecord::new();
+        while let Some(at) = self.next(&mut record)? {
+            f(self.columns.row(&self.file, &record, at))?;
+        }
+        Ok(())
+    }
+
     /// Refuse a row whose field count differs from the header's, unless the extra cells are
     /// all empty (a trailing comma): a shifted row would put values under the wrong columns.
     fn check_len(&self, record: &csv::StringRecord, at: At) -> Result<(), ImportError> {
@@ -151,6 +164,13 @@ impl<R: Read> CsvFile<R> {
         )
         .at_line(at.line)
         .at_record(Some(at.number)))
+    }
+}
+
+impl<'t> CsvFile<&'t [u8]> {
+    /// A CSV file already read whole, with the delimiter its header uses.
+    pub fn from_text<C: Column>(file: &str, text: &'t str) -> Result<Self, ImportError> {
+        CsvFile::open::<C>(file, text.as_bytes(), sniff_delimiter(text.as_bytes()))
     }
 }
 

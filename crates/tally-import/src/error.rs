@@ -104,6 +104,15 @@ impl fmt::Display for Warning {
     }
 }
 
+/// Names as a list for a message, each in backticks: `` `a`, `b` ``.
+pub(crate) fn code_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `file:line`, or `file: record N` when only the record is known (a JSON item whose line
 /// could not be found), or just `file`.
 fn write_place(

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use tally_snapshot::User;
 
 use crate::detect::{FileKind, wrong_kind};
-use crate::error::{ImportError, Warning};
+use crate::error::{ImportError, Warning, code_list};
 use crate::json::{self, Item};
 use crate::source::Source;
 
@@ -215,6 +215,8 @@ pub fn read_users(
     Ok((users, warnings))
 }
 
+/// One user. Fields Graph leaves out without `$select` are an error unless lenient; a missing
+/// `department` or `assignedLicenses` is counted for one warning per file.
 fn read_user(
     r: &Record<'_>,
     lenient: bool,
@@ -226,50 +228,10 @@ fn read_user(
     let id = r.string("id", &format!("user {n}"))?;
     let upn = r.string("userPrincipalName", &format!("user {n} (`{id}`)"))?;
     let who = format!("user {n} (`{upn}`)");
-
-    let missing: Vec<&str> = ["accountEnabled", "department", "assignedLicenses"]
-        .into_iter()
-        .filter(|f| !r.map.contains_key(*f))
-        .collect();
-    if !lenient && let Some(first) = missing.first() {
-        let list = missing
-            .iter()
-            .map(|m| format!("`{m}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err(r.error(
-            first,
-            format!(
-                "{who} has no {list}: Graph leaves these out unless they are selected, and \
-                 without accountEnabled a disabled user's licences cannot be billed correctly; \
-                 fetch /users?$select={USERS_SELECT} (or import leniently to take a missing \
-                 accountEnabled as enabled)"
-            ),
-        ));
+    if !lenient {
+        require_selected(r, &who)?;
     }
-
-    let enabled = match r.map.get("accountEnabled") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => {
-            crate::values::boolean(s).map_err(|m| r.error("accountEnabled", m))?
-        }
-        None | Some(Value::Null) if lenient => {
-            warnings.push(r.warning(format!("{who} has no `accountEnabled`; taken as enabled")));
-            true
-        }
-        None | Some(Value::Null) => {
-            return Err(r.error(
-                "accountEnabled",
-                format!("{who} has a null `accountEnabled`"),
-            ));
-        }
-        Some(other) => {
-            return Err(r.error(
-                "accountEnabled",
-                format!("expected true or false, found {other}"),
-            ));
-        }
-    };
+    let enabled = account_enabled(r, &who, lenient, warnings)?;
     if !r.map.contains_key("department") {
         *no_department += 1;
     }
@@ -282,26 +244,11 @@ fn read_user(
             upn.clone()
         }
     };
-    let assigned_skus = match r.map.get("assignedLicenses") {
-        None | Some(Value::Null) => {
+    let assigned_skus = match assigned_licences(r, &who)? {
+        Some(skus) => skus,
+        None => {
             *no_licences += 1;
             Vec::new()
-        }
-        Some(Value::Array(licences)) => licences
-            .iter()
-            .map(|l| match l.get("skuId") {
-                Some(Value::String(s)) => Ok(s.clone()),
-                _ => Err(r.error(
-                    "assignedLicenses",
-                    format!("{who}: expected each licence to have a `skuId` string, found {l}"),
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        Some(other) => {
-            return Err(r.error(
-                "assignedLicenses",
-                format!("expected a list of licences, found {other}"),
-            ));
         }
     };
     Ok(User {
@@ -317,6 +264,77 @@ fn read_user(
         deleted: None,
         changes: Vec::new(),
     })
+}
+
+/// Refuse a user without the fields Graph leaves out unless they are selected, naming them all
+/// and the `$select` that gives them.
+fn require_selected(r: &Record<'_>, who: &str) -> Result<(), ImportError> {
+    let missing: Vec<&str> = ["accountEnabled", "department", "assignedLicenses"]
+        .into_iter()
+        .filter(|f| !r.map.contains_key(*f))
+        .collect();
+    let Some(first) = missing.first() else {
+        return Ok(());
+    };
+    let list = code_list(&missing);
+    Err(r.error(
+        first,
+        format!(
+            "{who} has no {list}: Graph leaves these out unless they are selected, and \
+             without accountEnabled a disabled user's licences cannot be billed correctly; \
+             fetch /users?$select={USERS_SELECT} (or import leniently to take a missing \
+             accountEnabled as enabled)"
+        ),
+    ))
+}
+
+/// `accountEnabled`; when lenient, a missing one is taken as enabled, with a warning.
+fn account_enabled(
+    r: &Record<'_>,
+    who: &str,
+    lenient: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<bool, ImportError> {
+    match r.map.get("accountEnabled") {
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) => {
+            crate::values::boolean(s).map_err(|m| r.error("accountEnabled", m))
+        }
+        None | Some(Value::Null) if lenient => {
+            warnings.push(r.warning(format!("{who} has no `accountEnabled`; taken as enabled")));
+            Ok(true)
+        }
+        None | Some(Value::Null) => Err(r.error(
+            "accountEnabled",
+            format!("{who} has a null `accountEnabled`"),
+        )),
+        Some(other) => Err(r.error(
+            "accountEnabled",
+            format!("expected true or false, found {other}"),
+        )),
+    }
+}
+
+/// The SKU ids of `assignedLicenses`; `None` when the field is absent or null.
+fn assigned_licences(r: &Record<'_>, who: &str) -> Result<Option<Vec<String>>, ImportError> {
+    match r.map.get("assignedLicenses") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(licences)) => licences
+            .iter()
+            .map(|l| match l.get("skuId") {
+                Some(Value::String(s)) => Ok(s.clone()),
+                _ => Err(r.error(
+                    "assignedLicenses",
+                    format!("{who}: expected each licence to have a `skuId` string, found {l}"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(other) => Err(r.error(
+            "assignedLicenses",
+            format!("expected a list of licences, found {other}"),
+        )),
+    }
 }
 
 /// Read a `GET /subscribedSkus` file.

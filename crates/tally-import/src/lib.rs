@@ -47,12 +47,13 @@ pub mod pricelist;
 pub mod recon;
 pub mod seats;
 mod source;
+mod steps;
 pub mod subscriptions;
 mod table;
 pub mod usage;
 mod values;
 
-use tally_snapshot::{Counter, Period, Snapshot, Tenant};
+use tally_snapshot::{Period, Snapshot};
 
 pub use detect::{Binary, FileKind, detect};
 pub use error::{ImportError, Warning};
@@ -65,7 +66,7 @@ pub use subscriptions::ReconSubscription;
 pub use usage::UsageGranularity;
 pub use values::Stamp;
 
-use assemble::{SkuSources, Tenants, add_counter, add_usage, subscribed_skus};
+use assemble::Tenants;
 
 /// Graph exports of one tenant.
 #[derive(Debug, Clone, Default)]
@@ -148,171 +149,27 @@ pub fn build_snapshot(inputs: &Inputs) -> Result<(Snapshot, Vec<Warning>), Impor
 
 /// Build a snapshot and keep the reconciliation details.
 pub fn import(inputs: &Inputs) -> Result<Import, ImportError> {
-    let lenient = inputs.options.lenient;
     let mut warnings = Vec::new();
-
-    let mut mapping = Mapping::default();
-    for source in &inputs.mapping {
-        let more = Mapping::read(source)?;
-        mapping.merge(more, &source.name())?;
-    }
-    let mut prices = PriceList::default();
-    for source in &inputs.price_lists {
-        warnings.extend(prices.read(source)?);
-    }
-    let recon = if inputs.recon.is_empty() {
-        Recon::default()
-    } else {
-        recon::read_recon(&inputs.recon, inputs.options.cost_basis)?
-    };
+    let mapping = steps::read_mappings(&inputs.mapping)?;
+    let prices = steps::read_price_lists(&inputs.price_lists, &mut warnings)?;
+    let recon = steps::read_recon_files(&inputs.recon, inputs.options.cost_basis)?;
     warnings.extend(recon.warnings.iter().cloned());
 
     let mut tenants = Tenants::new(&mapping);
-
-    // Reconciliation subscriptions with seats, by tenant.
-    let mut recon_by_tenant: std::collections::HashMap<String, Vec<&ReconSubscription>> =
-        std::collections::HashMap::new();
-    // Subscriptions with seats, and those that ended during the period (their seat history
-    // still matters for the period's bill).
-    let live = |s: &&ReconSubscription| {
-        s.quantity > 0 || inputs.period.is_some_and(|p| s.last_event >= p.start)
+    let by_tenant =
+        steps::live_subscriptions_by_tenant(&recon, inputs.period, &mut tenants, &mut warnings);
+    let costs = steps::SkuCosts {
+        recon: &by_tenant,
+        prices: &prices,
+        changes: &recon.seat_changes,
+        lenient: inputs.options.lenient,
     };
-    for sub in recon.subscriptions.iter().filter(live) {
-        let file = sub.file.clone();
-        if let Some(t) = tenants.for_customer(
-            Some(&sub.customer_id),
-            sub.customer_domain.as_deref(),
-            None,
-            &mut warnings,
-            &file,
-        ) {
-            recon_by_tenant
-                .entry(t.to_lowercase())
-                .or_default()
-                .push(sub);
-        }
-    }
+    let with_graph_skus = steps::add_graph(&inputs.graph, &costs, &mut tenants, &mut warnings)?;
+    steps::warn_subscriptions_without_graph(&by_tenant, &with_graph_skus, &mut warnings);
+    steps::add_counts(&inputs.counts, &mut tenants)?;
+    steps::add_usage_files(inputs, &mut tenants, &mut warnings)?;
 
-    let mut with_graph_skus = std::collections::HashSet::new();
-    for g in &inputs.graph {
-        let name = tenants.resolve_name(&g.tenant);
-        let (users, user_warnings) = graph::read_users(&g.users, lenient)?;
-        warnings.extend(user_warnings);
-        let mut graph_skus = Vec::new();
-        for source in &g.subscribed_skus {
-            let (skus, sku_warnings) = graph::read_subscribed_skus(source, lenient)?;
-            warnings.extend(sku_warnings);
-            graph_skus.extend(skus);
-        }
-        let skus = if g.subscribed_skus.is_empty() {
-            Vec::new()
-        } else {
-            with_graph_skus.insert(name.to_lowercase());
-            let sources = SkuSources {
-                tenant: &name,
-                graph: &graph_skus,
-                recon: recon_by_tenant
-                    .get(&name.to_lowercase())
-                    .cloned()
-                    .unwrap_or_default(),
-                prices: &prices,
-                changes: &recon.seat_changes,
-                lenient,
-            };
-            subscribed_skus(&sources, &tenants, &mut warnings)?
-        };
-        let tenant = tenants.get(&name);
-        tenant.users.extend(users);
-        tenant.skus.extend(skus);
-    }
-    for (tenant, subs) in &recon_by_tenant {
-        if !with_graph_skus.contains(tenant)
-            && let Some(first) = subs.first()
-        {
-            warnings.push(Warning::file(
-                &first.file,
-                format!(
-                    "{} subscription(s) of `{}` in the reconciliation files are not in the \
-                     snapshot: without its Graph subscribedSkus the assigned seats are unknown",
-                    subs.len(),
-                    first.customer_domain.as_deref().unwrap_or(tenant)
-                ),
-            ));
-        }
-    }
-
-    for source in &inputs.counts {
-        for row in counts::read_counts(source)? {
-            let name = tenants.resolve_name(&row.customer_or_tenant);
-            let counter = Counter {
-                name: row.counter.clone(),
-                value: row.value,
-                as_of: row.as_of,
-            };
-            add_counter(tenants.get(&name), counter, &row.file, row.line)?;
-        }
-    }
-
-    let usage_options = usage::UsageOptions {
-        granularity: inputs.options.usage_granularity,
-        period: inputs.period,
-        progress: inputs.options.progress,
-    };
-    for input in &inputs.usage {
-        let file = input.source.name();
-        let read = usage::read_usage(&input.source, &usage_options)?;
-        warnings.extend(read.warnings);
-        let mut unplaced = 0u64;
-        for u in read.rows {
-            let tenant = tenants.for_customer(
-                u.customer_id.as_deref(),
-                u.customer_domain.as_deref(),
-                input.tenant.as_deref(),
-                &mut warnings,
-                &file,
-            );
-            let Some(name) = tenant else {
-                if lenient {
-                    unplaced += u.source_rows;
-                    continue;
-                }
-                return Err(ImportError::file(
-                    &file,
-                    "the row has no CustomerId or CustomerDomainName, so its tenant is unknown; \
-                     give the file a tenant",
-                )
-                .at_line(u.first_line));
-            };
-            add_usage(tenants.get(&name), u.row, &file, u.first_line)?;
-        }
-        if unplaced > 0 {
-            warnings.push(Warning::file(
-                &file,
-                format!("{unplaced} row(s) have no customer and were left out"),
-            ));
-        }
-    }
-
-    let snapshot = Snapshot {
-        version: tally_snapshot::CURRENT_VERSION,
-        period: inputs.period,
-        tenants: tenants
-            .by_name
-            .into_values()
-            .map(|t| Tenant {
-                tenant: t.name,
-                tenant_id: t.tenant_id,
-                users: t.users,
-                subscribed_skus: t.skus,
-                counters: t.counters.into_iter().map(|(c, _, _)| c).collect(),
-                azure_usage: t.usage.into_values().collect(),
-            })
-            .collect(),
-        rates: Vec::new(),
-    };
-    snapshot.validate().map_err(|e| {
-        ImportError::file("snapshot", format!("the snapshot built is not valid: {e}"))
-    })?;
+    let snapshot = steps::into_snapshot(tenants, inputs.period)?;
     Ok(Import {
         snapshot,
         warnings,

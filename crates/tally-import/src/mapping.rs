@@ -13,10 +13,10 @@
 use std::collections::HashMap;
 
 use crate::csvfile::CsvFile;
-use crate::detect::{FileKind, wrong_kind};
+use crate::detect::FileKind;
 use crate::error::ImportError;
 use crate::source::Source;
-use crate::table::{columns, require_columns, sniff_delimiter};
+use crate::table::{columns, require_columns};
 
 columns! {
     enum Col {
@@ -57,13 +57,8 @@ impl Mapping {
     /// different tenants (naming both lines).
     pub fn read(source: &Source) -> Result<Mapping, ImportError> {
         let file = source.name();
-        match source.kind()? {
-            FileKind::MappingCsv | FileKind::Unknown => {}
-            other => return Err(wrong_kind(&file, &other, "a tenant mapping file")),
-        }
-        let text = source.read_text()?;
-        let mut csv =
-            CsvFile::open::<Col>(&file, text.as_bytes(), sniff_delimiter(text.as_bytes()))?;
+        let text = source.read_text_as(FileKind::MappingCsv, "a tenant mapping file")?;
+        let mut csv = CsvFile::from_text::<Col>(&file, &text)?;
         require_columns(
             &file,
             &csv.columns,
@@ -71,29 +66,31 @@ impl Mapping {
             "a mapping file needs `microsoft_id,tenant`",
         )?;
         let mut mapping = Mapping::default();
-        let mut record = csv::StringRecord::new();
-        while let Some(at) = csv.next(&mut record)? {
-            let row = csv.columns.row(&file, &record, at);
+        csv.for_each_row(|row| {
             let id = row.required(Col::MicrosoftId)?;
             let tenant = row.required(Col::Tenant)?;
             let line = row.line.unwrap_or(0);
             let key = normalize_id(id);
-            if let Some((other, other_file, other_line)) = mapping.entries.get(&key) {
-                if !other.eq_ignore_ascii_case(tenant) {
-                    return Err(row.error(
+            match mapping.entries.get(&key) {
+                Some((other, other_file, other_line)) if !other.eq_ignore_ascii_case(tenant) => {
+                    Err(row.error(
                         Col::MicrosoftId,
                         format!(
                             "`{id}` is mapped to `{tenant}` here and to `{other}` at \
                              {other_file}:{other_line}"
                         ),
-                    ));
+                    ))
                 }
-                continue;
+                // The same id mapped to the same tenant again: the first line is kept.
+                Some(_) => Ok(()),
+                None => {
+                    mapping
+                        .entries
+                        .insert(key, (tenant.to_string(), file.clone(), line));
+                    Ok(())
+                }
             }
-            mapping
-                .entries
-                .insert(key, (tenant.to_string(), file.clone(), line));
-        }
+        })?;
         Ok(mapping)
     }
 

@@ -12,14 +12,15 @@
 //! annual or triennial terms), as the snapshot stores it.
 
 use tally_money::Money;
+use tally_skus::SkuCatalog;
 use tally_snapshot::{BillingPlan, Term};
 
 use crate::csvfile::CsvFile;
-use crate::detect::{FileKind, wrong_kind};
+use crate::detect::FileKind;
 use crate::error::{ImportError, Warning};
 use crate::mapping::is_guid;
 use crate::source::Source;
-use crate::table::{columns, require_columns, sniff_delimiter};
+use crate::table::{Row, columns, require_columns};
 use crate::values;
 
 columns! {
@@ -85,17 +86,12 @@ impl PriceList {
     /// may lag behind Microsoft), with a suggestion for a mistyped part number.
     pub fn read(&mut self, source: &Source) -> Result<Vec<Warning>, ImportError> {
         let file = source.name();
-        match source.kind()? {
-            FileKind::PriceListCsv | FileKind::Unknown => {}
-            other => return Err(wrong_kind(&file, &other, "a price list")),
-        }
-        let text = source.read_text()?;
-        let mut csv =
-            CsvFile::open::<Col>(&file, text.as_bytes(), sniff_delimiter(text.as_bytes()))?;
-        let columns = csv.columns.clone();
+        let text = source.read_text_as(FileKind::PriceListCsv, "a price list")?;
+        let mut csv = CsvFile::from_text::<Col>(&file, &text)?;
+        let columns = &csv.columns;
         require_columns(
             &file,
-            &columns,
+            columns,
             &[Col::UnitCost, Col::Currency, Col::Term, Col::BillingPlan],
             "a price list needs `sku_id` or `part_number`, `unit_cost`, `currency`, `term`, \
              `billing_plan`",
@@ -109,58 +105,14 @@ impl PriceList {
         }
         let catalog = tally_skus::catalog();
         let mut warnings = Vec::new();
-        let mut record = csv::StringRecord::new();
-        while let Some(at) = csv.next(&mut record)? {
-            let row = columns.row(&file, &record, at);
-            let sku = if let Some(guid) = row.text(Col::SkuId) {
-                SkuKey::Guid(guid.to_string())
-            } else if let Some(part) = row.text(Col::PartNumber) {
-                SkuKey::PartNumber(part.to_string())
-            } else if let Some(either) = row.text(Col::Sku) {
-                if is_guid(either) {
-                    SkuKey::Guid(either.to_string())
-                } else {
-                    SkuKey::PartNumber(either.to_string())
-                }
-            } else {
-                return Err(row.record_error("no SKU: fill `sku_id` or `part_number`"));
-            };
-            let known = match &sku {
-                SkuKey::Guid(g) => catalog.by_guid(g).is_some(),
-                SkuKey::PartNumber(p) => !catalog.by_part_number(p).is_empty(),
-            };
-            if !known {
-                let hint = match &sku {
-                    SkuKey::PartNumber(p) => catalog
-                        .suggest(p)
-                        .first()
-                        .map(|s| format!("; did you mean `{s}`?"))
-                        .unwrap_or_default(),
-                    SkuKey::Guid(_) => String::new(),
-                };
-                warnings.push(
-                    row.warning(format!("SKU `{sku}` is not in Microsoft's SKU table{hint}")),
-                );
+        csv.for_each_row(|row| {
+            let sku = sku_of(&row)?;
+            if let Some(message) = unknown_sku(catalog, &sku) {
+                warnings.push(row.warning(message));
             }
-            let amount = row.required_decimal(Col::UnitCost)?;
-            if amount.is_sign_negative() && !amount.is_zero() {
-                return Err(row.error(Col::UnitCost, "a unit cost cannot be negative"));
-            }
-            let currency = row.required_currency(Col::Currency)?;
-            let term =
-                values::term(row.required(Col::Term)?).map_err(|m| row.error(Col::Term, m))?;
-            let billing_plan = values::billing_plan(row.required(Col::BillingPlan)?)
-                .map_err(|m| row.error(Col::BillingPlan, m))?;
-            self.entries.push(PriceEntry {
-                tenant: row.text(Col::Tenant).map(str::to_string),
-                sku,
-                unit_cost: Money::new(amount, currency),
-                term,
-                billing_plan,
-                file: file.clone(),
-                line: row.line.unwrap_or(0),
-            });
-        }
+            self.entries.push(price_entry(&row, sku)?);
+            Ok(())
+        })?;
         Ok(warnings)
     }
 
@@ -191,4 +143,59 @@ impl PriceList {
         }
         matching().filter(|e| e.tenant.is_none()).collect()
     }
+}
+
+/// How a row names its SKU: `sku_id`, else `part_number`, else `sku` (a GUID or a part
+/// number).
+fn sku_of(row: &Row<'_>) -> Result<SkuKey, ImportError> {
+    if let Some(guid) = row.text(Col::SkuId) {
+        Ok(SkuKey::Guid(guid.to_string()))
+    } else if let Some(part) = row.text(Col::PartNumber) {
+        Ok(SkuKey::PartNumber(part.to_string()))
+    } else if let Some(either) = row.text(Col::Sku) {
+        Ok(if is_guid(either) {
+            SkuKey::Guid(either.to_string())
+        } else {
+            SkuKey::PartNumber(either.to_string())
+        })
+    } else {
+        Err(row.record_error("no SKU: fill `sku_id` or `part_number`"))
+    }
+}
+
+/// The warning for a SKU missing from Microsoft's SKU table (which may lag behind Microsoft),
+/// with a suggestion for a mistyped part number.
+fn unknown_sku(catalog: &SkuCatalog, sku: &SkuKey) -> Option<String> {
+    let hint = match sku {
+        SkuKey::Guid(g) if catalog.by_guid(g).is_some() => return None,
+        SkuKey::PartNumber(p) if !catalog.by_part_number(p).is_empty() => return None,
+        SkuKey::PartNumber(p) => catalog
+            .suggest(p)
+            .first()
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default(),
+        SkuKey::Guid(_) => String::new(),
+    };
+    Some(format!("SKU `{sku}` is not in Microsoft's SKU table{hint}"))
+}
+
+/// A row's price for its SKU.
+fn price_entry(row: &Row<'_>, sku: SkuKey) -> Result<PriceEntry, ImportError> {
+    let amount = row.required_decimal(Col::UnitCost)?;
+    if amount.is_sign_negative() && !amount.is_zero() {
+        return Err(row.error(Col::UnitCost, "a unit cost cannot be negative"));
+    }
+    let currency = row.required_currency(Col::Currency)?;
+    let term = values::term(row.required(Col::Term)?).map_err(|m| row.error(Col::Term, m))?;
+    let billing_plan = values::billing_plan(row.required(Col::BillingPlan)?)
+        .map_err(|m| row.error(Col::BillingPlan, m))?;
+    Ok(PriceEntry {
+        tenant: row.text(Col::Tenant).map(str::to_string),
+        sku,
+        unit_cost: Money::new(amount, currency),
+        term,
+        billing_plan,
+        file: row.file.to_string(),
+        line: row.line.unwrap_or(0),
+    })
 }

@@ -10,6 +10,8 @@
 //! [`read_recon`] reads any number of files (billed and unbilled), then derives the dated seat
 //! changes ([`crate::seats`]) and each subscription's cost ([`crate::subscriptions`]).
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use tally_money::Currency;
@@ -384,10 +386,10 @@ fn read_csv(source: &Source, file: &str) -> Result<Vec<ReconLine>, ImportError> 
     let mut csv = CsvFile::open::<Col>(file, input, delimiter)?;
     require_columns(file, &csv.columns, &REQUIRED, "not a reconciliation file")?;
     let mut lines = Vec::new();
-    let mut record = csv::StringRecord::new();
-    while let Some(at) = csv.next(&mut record)? {
-        lines.push(read_line(&csv.columns.row(file, &record, at))?);
-    }
+    csv.for_each_row(|row| {
+        lines.push(read_line(&row)?);
+        Ok(())
+    })?;
     Ok(lines)
 }
 
@@ -405,6 +407,62 @@ fn read_json(source: &Source, file: &str) -> Result<Vec<ReconLine>, ImportError>
         lines.push(read_line(&row)?);
     }
     Ok(lines)
+}
+
+/// Drop lines that repeat, in a later file, a line already read from an earlier one: the
+/// billed and the unbilled reconciliation of the same month overlap. Repeats within one file
+/// are kept (they can be genuine, e.g. two identical seat purchases).
+pub(crate) fn drop_cross_file_duplicates(
+    indexed: Vec<(usize, ReconLine)>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<ReconLine> {
+    let mut first_file: HashMap<String, usize> = HashMap::new();
+    let mut dropped: HashMap<(String, String), u64> = HashMap::new();
+    let mut names: HashMap<usize, String> = HashMap::new();
+    let mut out = Vec::with_capacity(indexed.len());
+    for (file_index, line) in indexed {
+        names.entry(file_index).or_insert_with(|| line.file.clone());
+        let key = duplicate_key(&line);
+        match first_file.get(&key) {
+            Some(&first) if first != file_index => {
+                let first_name = names.get(&first).cloned().unwrap_or_default();
+                *dropped.entry((line.file.clone(), first_name)).or_default() += 1;
+            }
+            Some(_) => out.push(line),
+            None => {
+                first_file.insert(key, file_index);
+                out.push(line);
+            }
+        }
+    }
+    let mut dropped: Vec<_> = dropped.into_iter().collect();
+    dropped.sort();
+    for ((file, first), n) in dropped {
+        warnings.push(Warning::file(
+            file,
+            format!("{n} line(s) repeat lines of {first} (billed and unbilled overlap?) and were left out"),
+        ));
+    }
+    out
+}
+
+fn duplicate_key(l: &ReconLine) -> String {
+    let opt = |d: &Option<Decimal>| d.map(|d| d.normalize().to_string()).unwrap_or_default();
+    format!(
+        "{}|{}|{}|{}|{}|{:?}|{}|{}|{}|{:?}|{:?}|{}",
+        l.customer_id.to_lowercase(),
+        l.subscription_id.to_lowercase(),
+        l.catalog_sku(),
+        l.charge_type.name().to_lowercase(),
+        l.reference_id.as_deref().unwrap_or("").to_lowercase(),
+        l.direction(),
+        l.quantity,
+        opt(&l.subtotal),
+        opt(&l.effective_unit_price),
+        l.charge_start_date,
+        l.charge_end_date,
+        l.order_date.date,
+    )
 }
 
 /// How a subscription's monthly unit cost is taken from its lines.
@@ -439,7 +497,7 @@ pub fn read_recon(sources: &[Source], cost_basis: CostBasis) -> Result<Recon, Im
     }
     indexed.sort_by_key(|(f, l)| l.order_key(*f));
     let mut warnings = Vec::new();
-    let lines = crate::seats::drop_cross_file_duplicates(indexed, &mut warnings);
+    let lines = drop_cross_file_duplicates(indexed, &mut warnings);
     let seat_changes = crate::seats::seat_changes(&lines, &mut warnings);
     let subscriptions =
         crate::subscriptions::subscriptions(&lines, &seat_changes, cost_basis, &mut warnings);

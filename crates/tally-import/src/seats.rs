@@ -24,6 +24,7 @@
 //! the files read.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use chrono::NaiveDate;
 
@@ -60,64 +61,15 @@ impl SeatChange {
     pub fn delta(&self) -> i64 {
         i64::from(self.quantity_after) - i64::from(self.quantity_before)
     }
-}
 
-/// Drop lines that repeat, in a later file, a line already read from an earlier one: the
-/// billed and the unbilled reconciliation of the same month overlap. Repeats within one file
-/// are kept (they can be genuine, e.g. two identical seat purchases).
-pub(crate) fn drop_cross_file_duplicates(
-    indexed: Vec<(usize, ReconLine)>,
-    warnings: &mut Vec<Warning>,
-) -> Vec<ReconLine> {
-    let mut first_file: HashMap<String, usize> = HashMap::new();
-    let mut dropped: HashMap<(String, String), u64> = HashMap::new();
-    let mut names: HashMap<usize, String> = HashMap::new();
-    let mut out = Vec::with_capacity(indexed.len());
-    for (file_index, line) in indexed {
-        names.entry(file_index).or_insert_with(|| line.file.clone());
-        let key = duplicate_key(&line);
-        match first_file.get(&key) {
-            Some(&first) if first != file_index => {
-                let first_name = names.get(&first).cloned().unwrap_or_default();
-                *dropped.entry((line.file.clone(), first_name)).or_default() += 1;
-            }
-            Some(_) => out.push(line),
-            None => {
-                first_file.insert(key, file_index);
-                out.push(line);
-            }
-        }
+    /// The seat key of the subscription that changed.
+    pub(crate) fn seat_key(&self) -> SeatKey {
+        seat_key(
+            &self.customer_id,
+            &self.subscription_id,
+            self.sku_id.clone(),
+        )
     }
-    let mut dropped: Vec<_> = dropped.into_iter().collect();
-    dropped.sort();
-    for ((file, first), n) in dropped {
-        warnings.push(Warning::file(
-            file,
-            format!("{n} line(s) repeat lines of {first} (billed and unbilled overlap?) and were left out"),
-        ));
-    }
-    out
-}
-
-fn duplicate_key(l: &ReconLine) -> String {
-    let opt = |d: &Option<rust_decimal::Decimal>| {
-        d.map(|d| d.normalize().to_string()).unwrap_or_default()
-    };
-    format!(
-        "{}|{}|{}|{}|{}|{:?}|{}|{}|{}|{:?}|{:?}|{}",
-        l.customer_id.to_lowercase(),
-        l.subscription_id.to_lowercase(),
-        l.catalog_sku(),
-        l.charge_type.name().to_lowercase(),
-        l.reference_id.as_deref().unwrap_or("").to_lowercase(),
-        l.direction(),
-        l.quantity,
-        opt(&l.subtotal),
-        opt(&l.effective_unit_price),
-        l.charge_start_date,
-        l.charge_end_date,
-        l.order_date.date,
-    )
 }
 
 /// Whether a charge type can change seats at all.
@@ -130,51 +82,57 @@ fn changes_seats(ct: &ChargeType) -> bool {
 
 /// The seat-count identity: customer, subscription and product (Microsoft's examples reuse
 /// subscription ids across customers).
-type SeatKey = (String, String, String);
+pub(crate) type SeatKey = (String, String, String);
 
-fn seat_key(l: &ReconLine) -> SeatKey {
+/// The seat key of a customer's subscription to a product (`ProductId:SkuId`).
+pub(crate) fn seat_key(customer_id: &str, subscription_id: &str, sku: String) -> SeatKey {
     (
-        normalize_id(&l.customer_id),
-        l.subscription_id.to_lowercase(),
-        l.catalog_sku(),
+        normalize_id(customer_id),
+        subscription_id.to_lowercase(),
+        sku,
     )
+}
+
+/// The seat key of the subscription a line bills.
+pub(crate) fn line_seat_key(l: &&ReconLine) -> SeatKey {
+    seat_key(&l.customer_id, &l.subscription_id, l.catalog_sku())
+}
+
+/// Items grouped by key, the groups in order of their first item and the items in their
+/// order.
+pub(crate) fn group_in_order<T, K: Hash + Eq + Clone>(
+    items: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+) -> Vec<(K, Vec<T>)> {
+    let mut index: HashMap<K, usize> = HashMap::new();
+    let mut groups: Vec<(K, Vec<T>)> = Vec::new();
+    for item in items {
+        let k = key(&item);
+        let next = groups.len();
+        let g = *index.entry(k.clone()).or_insert(next);
+        if g == next {
+            groups.push((k, Vec::new()));
+        }
+        if let Some((_, group)) = groups.get_mut(g) {
+            group.push(item);
+        }
+    }
+    groups
 }
 
 /// Derive seat changes from lines sorted by order date.
 pub(crate) fn seat_changes(lines: &[ReconLine], warnings: &mut Vec<Warning>) -> Vec<SeatChange> {
-    // Group in order of first appearance, which is time order since `lines` is sorted.
-    let mut group_index: HashMap<(String, String), usize> = HashMap::new();
-    let mut groups: Vec<Vec<&ReconLine>> = Vec::new();
-    for l in lines {
-        if !changes_seats(&l.charge_type) || !l.is_seat_based() {
-            continue;
-        }
-        let reference = match &l.reference_id {
-            Some(r) => r.to_lowercase(),
-            None => format!("{}#{}", l.file, l.record),
-        };
-        let key = (reference, l.charge_type.name().to_lowercase());
-        let next = groups.len();
-        let g = *group_index.entry(key).or_insert(next);
-        if g == next {
-            groups.push(Vec::new());
-        }
-        if let Some(group) = groups.get_mut(g) {
-            group.push(l);
-        }
-    }
+    // Events in order of first appearance, which is time order since `lines` is sorted.
+    let events = group_in_order(
+        lines
+            .iter()
+            .filter(|l| changes_seats(&l.charge_type) && l.is_seat_based()),
+        event_key,
+    );
     let mut known: HashMap<SeatKey, u32> = HashMap::new();
     let mut changes = Vec::new();
-    for group in &groups {
-        let mut by_key: Vec<(SeatKey, Vec<&ReconLine>)> = Vec::new();
-        for l in group {
-            let key = seat_key(l);
-            match by_key.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, v)) => v.push(l),
-                None => by_key.push((key, vec![l])),
-            }
-        }
-        for (key, key_lines) in by_key {
+    for (_, event) in events {
+        for (key, key_lines) in group_in_order(event, line_seat_key) {
             if let Some(change) = apply(&key_lines, known.get(&key).copied(), warnings) {
                 known.insert(key, change.quantity_after);
                 changes.push(change);
@@ -183,21 +141,18 @@ pub(crate) fn seat_changes(lines: &[ReconLine], warnings: &mut Vec<Warning>) -> 
     }
     // Same-day changes of different subscriptions in a stable order whatever order the lines
     // arrived in; the sort is stable, so one subscription's changes keep their causal order.
-    changes.sort_by(|a, b| {
-        (
-            a.date,
-            normalize_id(&a.customer_id),
-            a.subscription_id.to_lowercase(),
-            &a.sku_id,
-        )
-            .cmp(&(
-                b.date,
-                normalize_id(&b.customer_id),
-                b.subscription_id.to_lowercase(),
-                &b.sku_id,
-            ))
-    });
+    changes.sort_by_cached_key(|c| (c.date, c.seat_key()));
     changes
+}
+
+/// The lines of one event share a `ReferenceId` (a line without one is an event of its own)
+/// and a charge type.
+fn event_key(l: &&ReconLine) -> (String, String) {
+    let reference = match &l.reference_id {
+        Some(r) => r.to_lowercase(),
+        None => format!("{}#{}", l.file, l.record),
+    };
+    (reference, l.charge_type.name().to_lowercase())
 }
 
 /// Seats refunded and charged by one event on one subscription and product.
@@ -262,6 +217,8 @@ fn sides(ct: &ChargeType, lines: &[&ReconLine]) -> Sides {
     s
 }
 
+/// The seat change one event makes on one subscription and product, if any; `known` is the
+/// count after the subscription's previous change.
 fn apply(
     lines: &[&ReconLine],
     known: Option<u32>,
@@ -269,92 +226,21 @@ fn apply(
 ) -> Option<SeatChange> {
     let first = lines.first()?;
     let ct = &first.charge_type;
-    let s = sides(ct, lines);
-    let warn = |warnings: &mut Vec<Warning>, message: String| {
+    let what = format!(
+        "{ct} on subscription {} ({})",
+        first.subscription_id,
+        first.catalog_sku()
+    );
+    let reading = read_event(ct, &sides(ct, lines), known, &what);
+    if let Some(message) = reading.warning {
         warnings.push(Warning::at(
             &first.file,
             first.line,
             Some(first.record),
             message,
         ));
-    };
-    let what = format!(
-        "{ct} on subscription {} ({})",
-        first.subscription_id,
-        first.catalog_sku()
-    );
-    let (before, after) = match (ct, s.has_refund, s.has_charge) {
-        (ChargeType::CancelImmediate, _, _) => (known.unwrap_or(s.refunded), 0),
-        (_, true, true) => {
-            if let Some(k) = known
-                && k != s.refunded
-            {
-                warn(
-                    warnings,
-                    format!(
-                        "{what} refunds {} seats, but {k} were known before it; lines may be \
-                         missing",
-                        s.refunded
-                    ),
-                );
-            }
-            (s.refunded, s.charged)
-        }
-        (ChargeType::New, false, true) => (known.unwrap_or(0), s.charged),
-        (
-            ChargeType::Renew | ChargeType::CycleCharge | ChargeType::ChangeBillingPlan,
-            false,
-            true,
-        ) => (known.unwrap_or(s.charged), s.charged),
-        (ChargeType::Convert | ChargeType::MoveQuantity, false, true) => {
-            let before = known.unwrap_or(0);
-            (before, before.saturating_add(s.charged))
-        }
-        (ChargeType::Convert | ChargeType::MoveQuantity, true, false) => {
-            let before = known.unwrap_or_else(|| {
-                warn(
-                    warnings,
-                    format!(
-                        "{what}: the quantity before is not in the files read; taken as the {} \
-                         seats moved",
-                        s.refunded
-                    ),
-                );
-                s.refunded
-            });
-            (before, before.saturating_sub(s.refunded))
-        }
-        (ChargeType::AddQuantity | ChargeType::RemoveQuantity, false, true) => match known {
-            Some(k) => {
-                warn(
-                    warnings,
-                    format!(
-                        "{what} has a charge but no refund line with the same ReferenceId; taken as the new quantity"
-                    ),
-                );
-                (k, s.charged)
-            }
-            None => {
-                warn(
-                    warnings,
-                    format!(
-                        "{what} has a charge but no refund line with the same ReferenceId, and the quantity before is unknown; no seat change recorded"
-                    ),
-                );
-                return None;
-            }
-        },
-        _ => {
-            warn(
-                warnings,
-                format!(
-                    "{what} has only {} line(s); no seat change recorded",
-                    if s.has_refund { "refund" } else { "charge" }
-                ),
-            );
-            return None;
-        }
-    };
+    }
+    let (before, after) = reading.seats?;
     let date = lines.iter().map(|l| l.order_date.date).min()?;
     Some(SeatChange {
         customer_id: first.customer_id.clone(),
@@ -373,4 +259,169 @@ fn apply(
         file: first.file.clone(),
         line: first.line,
     })
+}
+
+/// What an event says: the seats before and after it (none when it records no change), and a
+/// doubt about it.
+#[derive(Debug, PartialEq, Eq)]
+struct Reading {
+    seats: Option<(u32, u32)>,
+    warning: Option<String>,
+}
+
+impl Reading {
+    fn change(before: u32, after: u32) -> Reading {
+        Reading {
+            seats: Some((before, after)),
+            warning: None,
+        }
+    }
+
+    fn no_change(warning: String) -> Reading {
+        Reading {
+            seats: None,
+            warning: Some(warning),
+        }
+    }
+
+    fn warn(self, warning: String) -> Reading {
+        Reading {
+            warning: Some(warning),
+            ..self
+        }
+    }
+}
+
+/// Read an event by the table in the module documentation. `known` is the count after the
+/// previous change; `what` names the event in warnings.
+fn read_event(ct: &ChargeType, s: &Sides, known: Option<u32>, what: &str) -> Reading {
+    match (ct, s.has_refund, s.has_charge) {
+        (ChargeType::CancelImmediate, _, _) => Reading::change(known.unwrap_or(s.refunded), 0),
+        (_, true, true) => {
+            let change = Reading::change(s.refunded, s.charged);
+            match known {
+                Some(k) if k != s.refunded => change.warn(format!(
+                    "{what} refunds {} seats, but {k} were known before it; lines may be \
+                     missing",
+                    s.refunded
+                )),
+                _ => change,
+            }
+        }
+        (ChargeType::New, false, true) => Reading::change(known.unwrap_or(0), s.charged),
+        (
+            ChargeType::Renew | ChargeType::CycleCharge | ChargeType::ChangeBillingPlan,
+            false,
+            true,
+        ) => Reading::change(known.unwrap_or(s.charged), s.charged),
+        (ChargeType::Convert | ChargeType::MoveQuantity, false, true) => {
+            let before = known.unwrap_or(0);
+            Reading::change(before, before.saturating_add(s.charged))
+        }
+        (ChargeType::Convert | ChargeType::MoveQuantity, true, false) => match known {
+            Some(k) => Reading::change(k, k.saturating_sub(s.refunded)),
+            None => Reading::change(s.refunded, 0).warn(format!(
+                "{what}: the quantity before is not in the files read; taken as the {} \
+                 seats moved",
+                s.refunded
+            )),
+        },
+        (ChargeType::AddQuantity | ChargeType::RemoveQuantity, false, true) => match known {
+            Some(k) => Reading::change(k, s.charged).warn(format!(
+                "{what} has a charge but no refund line with the same ReferenceId; taken as the new quantity"
+            )),
+            None => Reading::no_change(format!(
+                "{what} has a charge but no refund line with the same ReferenceId, and the quantity before is unknown; no seat change recorded"
+            )),
+        },
+        _ => Reading::no_change(format!(
+            "{what} has only {} line(s); no seat change recorded",
+            if s.has_refund { "refund" } else { "charge" }
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sides(refunded: Option<u32>, charged: Option<u32>) -> Sides {
+        Sides {
+            refunded: refunded.unwrap_or(0),
+            charged: charged.unwrap_or(0),
+            has_refund: refunded.is_some(),
+            has_charge: charged.is_some(),
+        }
+    }
+
+    fn seats(ct: ChargeType, s: Sides, known: Option<u32>) -> Option<(u32, u32)> {
+        read_event(&ct, &s, known, "x").seats
+    }
+
+    #[test]
+    fn events_read_by_the_table() {
+        use ChargeType::*;
+        assert_eq!(
+            seats(CancelImmediate, sides(Some(4), None), None),
+            Some((4, 0))
+        );
+        assert_eq!(
+            seats(CancelImmediate, sides(Some(4), None), Some(6)),
+            Some((6, 0))
+        );
+        assert_eq!(
+            seats(AddQuantity, sides(Some(10), Some(12)), Some(10)),
+            Some((10, 12))
+        );
+        assert_eq!(seats(New, sides(None, Some(5)), None), Some((0, 5)));
+        assert_eq!(seats(Renew, sides(None, Some(5)), None), Some((5, 5)));
+        assert_eq!(seats(Renew, sides(None, Some(5)), Some(3)), Some((3, 5)));
+        assert_eq!(seats(Convert, sides(None, Some(5)), Some(2)), Some((2, 7)));
+        assert_eq!(
+            seats(MoveQuantity, sides(Some(5), None), Some(8)),
+            Some((8, 3))
+        );
+        assert_eq!(seats(RemoveQuantity, sides(Some(5), None), Some(8)), None);
+    }
+
+    #[test]
+    fn doubtful_events_say_why() {
+        let paired = read_event(
+            &ChargeType::AddQuantity,
+            &sides(Some(10), Some(12)),
+            Some(9),
+            "x",
+        );
+        assert_eq!(paired.seats, Some((10, 12)));
+        assert_eq!(
+            paired.warning.as_deref(),
+            Some("x refunds 10 seats, but 9 were known before it; lines may be missing")
+        );
+        let moved_out = read_event(&ChargeType::Convert, &sides(Some(5), None), None, "x");
+        assert_eq!(moved_out.seats, Some((5, 0)));
+        assert!(moved_out.warning.is_some());
+        let lone = |known| read_event(&ChargeType::AddQuantity, &sides(None, Some(12)), known, "x");
+        assert_eq!(lone(Some(10)).seats, Some((10, 12)));
+        assert!(lone(Some(10)).warning.is_some());
+        assert_eq!(lone(None).seats, None);
+        assert!(lone(None).warning.is_some());
+        let plain = read_event(&ChargeType::New, &sides(None, Some(5)), Some(0), "x");
+        assert_eq!(plain.warning, None);
+    }
+
+    #[test]
+    fn groups_keep_first_appearance_order() {
+        let groups = group_in_order(["b1", "a1", "b2", "c1", "a2"], |s| {
+            s.get(..1).map(str::to_string)
+        });
+        let groups: Vec<(Option<String>, Vec<&str>)> = groups;
+        assert_eq!(
+            groups,
+            [
+                (Some("b".to_string()), vec!["b1", "b2"]),
+                (Some("a".to_string()), vec!["a1", "a2"]),
+                (Some("c".to_string()), vec!["c1"]),
+            ]
+        );
+    }
 }

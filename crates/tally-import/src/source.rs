@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::detect::{FileKind, detect};
+use crate::detect::{FileKind, detect, wrong_kind};
 use crate::error::ImportError;
 
 /// How many bytes are looked at to recognise a file: enough for the longest header row (the
@@ -91,6 +91,21 @@ impl Source {
             Some(rest) => rest.to_string(),
             None => text,
         })
+    }
+
+    /// The whole content as text, after checking the file is of the `expected` kind (or not
+    /// recognised, and read as one); `what` names that kind in the error.
+    pub(crate) fn read_text_as(
+        &self,
+        expected: FileKind,
+        what: &str,
+    ) -> Result<String, ImportError> {
+        match self.kind()? {
+            FileKind::Unknown => {}
+            kind if kind == expected => {}
+            other => return Err(wrong_kind(&self.name(), &other, what)),
+        }
+        self.read_text()
     }
 
     /// Recognise the file from its first bytes.

@@ -8,11 +8,12 @@
 //! - **Monthly unit cost**, in the billing currency: the unit price of the latest charge for a
 //!   whole billing cycle (`new`, `renew`, `cycleCharge`, `changeBillingPlan` lines whose charge
 //!   period is one month, one year or three years, ±3 days for Microsoft's month-end
-//!   alignment; a `convert` charge counts when it starts a whole cycle), converted with `PCToBCExchangeRate` and truncated to 2 places as Microsoft
-//!   does for licence lines, then divided by the months the cycle covers. Prorated lines
-//!   (seat changes, coterminous purchases) are never used: their unit price covers part of a
-//!   cycle. Without a whole-cycle line the list `UnitPrice` is used, with a warning. A
-//!   division that does not terminate is rounded half-up to 6 places.
+//!   alignment; a `convert` charge counts when it starts a whole cycle), converted with
+//!   `PCToBCExchangeRate` and truncated to 2 places as Microsoft does for licence lines, then
+//!   divided by the months the cycle covers. Prorated lines (seat changes, coterminous
+//!   purchases) are never used: their unit price covers part of a cycle. Without a
+//!   whole-cycle line the list `UnitPrice` is used, with a warning. A division that does not
+//!   terminate is rounded half-up to 6 places.
 //! - **Graph SKU**: the reconciliation file has no Graph `skuId`, only Partner Center's
 //!   `ProductId`/`SkuId` and names. The candidates are the SKUs whose display name in
 //!   Microsoft's SKU table equals `SkuName` or `ProductName`; the tenant's Graph SKUs narrow
@@ -23,12 +24,12 @@ use std::collections::HashMap;
 use chrono::{Months, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 use tally_money::{Currency, Money};
+use tally_skus::SkuCatalog;
 use tally_snapshot::{BillingPlan, Term};
 
 use crate::error::Warning;
-use crate::mapping::normalize_id;
 use crate::recon::{ChargeType, CostBasis, Direction, ReconLine};
-use crate::seats::SeatChange;
+use crate::seats::{SeatChange, SeatKey, group_in_order, line_seat_key};
 
 /// A subscription (and product) as the reconciliation files leave it.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +124,19 @@ pub(crate) fn plan_of(l: &ReconLine, term: Option<Term>) -> Option<BillingPlan> 
     }
 }
 
+/// Charge types that bill a whole billing cycle when their charge period is one (a `convert`
+/// does when it starts a new cycle).
+fn may_charge_a_cycle(ct: &ChargeType) -> bool {
+    matches!(
+        ct,
+        ChargeType::New
+            | ChargeType::Renew
+            | ChargeType::CycleCharge
+            | ChargeType::ChangeBillingPlan
+            | ChargeType::Convert
+    )
+}
+
 /// Months in the line's charge period when it is one whole billing cycle.
 fn whole_cycle_months(l: &ReconLine) -> Option<u32> {
     let (start, end) = (l.charge_start_date?, l.charge_end_date?);
@@ -149,125 +163,146 @@ pub(crate) fn subscriptions(
     basis: CostBasis,
     warnings: &mut Vec<Warning>,
 ) -> Vec<ReconSubscription> {
-    let key = |customer: &str, sub: &str, sku: &str| {
-        (normalize_id(customer), sub.to_lowercase(), sku.to_string())
-    };
-    let mut quantity: HashMap<(String, String, String), u32> = HashMap::new();
-    for c in changes {
-        quantity.insert(
-            key(&c.customer_id, &c.subscription_id, &c.sku_id),
-            c.quantity_after,
-        );
-    }
-    // Lines per subscription and product, in time order.
-    let mut order: Vec<(String, String, String)> = Vec::new();
-    let mut by_key: HashMap<(String, String, String), Vec<&ReconLine>> = HashMap::new();
-    for l in lines.iter().filter(|l| l.is_seat_based()) {
-        let k = key(&l.customer_id, &l.subscription_id, &l.catalog_sku());
-        if !by_key.contains_key(&k) {
-            order.push(k.clone());
-        }
-        by_key.entry(k).or_default().push(l);
-    }
+    // Seats after each subscription's last change.
+    let seats: HashMap<SeatKey, u32> = changes
+        .iter()
+        .map(|c| (c.seat_key(), c.quantity_after))
+        .collect();
     let catalog = tally_skus::catalog();
-    let mut out = Vec::new();
-    for k in order {
-        let Some(sub_lines) = by_key.get(&k) else {
-            continue;
-        };
-        let Some(&last) = sub_lines.last() else {
-            continue;
-        };
-        let charges: Vec<&ReconLine> = sub_lines
+    let seat_lines = lines.iter().filter(|l| l.is_seat_based());
+    group_in_order(seat_lines, line_seat_key)
+        .into_iter()
+        .filter_map(|(key, sub_lines)| {
+            subscription(
+                &sub_lines,
+                seats.get(&key).copied(),
+                basis,
+                catalog,
+                warnings,
+            )
+        })
+        .collect()
+}
+
+/// One subscription from its lines in time order; `seats` is the count after its last seat
+/// change, when it has one.
+fn subscription(
+    lines: &[&ReconLine],
+    seats: Option<u32>,
+    basis: CostBasis,
+    catalog: &SkuCatalog,
+    warnings: &mut Vec<Warning>,
+) -> Option<ReconSubscription> {
+    let &last = lines.last()?;
+    let (priced, cycle_months) = priced_line(lines)?;
+    let term = term_of(priced).or_else(|| term_of(last));
+    let plan = plan_of(last, term);
+    let monthly_unit_cost = monthly_unit_cost(priced, cycle_months, term, plan, basis, warnings);
+    Some(ReconSubscription {
+        customer_id: last.customer_id.clone(),
+        customer_domain: last.customer_domain.clone(),
+        customer_name: last.customer_name.clone(),
+        subscription_id: last.subscription_id.clone(),
+        sku_id: last.catalog_sku(),
+        sku_name: last.sku_name.clone(),
+        product_name: last.product_name.clone(),
+        sku_guids: graph_guids(catalog, last),
+        quantity: seats.unwrap_or(last.quantity),
+        unit_price: priced.unit_price,
+        effective_unit_price: priced.effective_unit_price,
+        pricing_currency: priced.pricing_currency.clone(),
+        currency: priced.currency,
+        exchange_rate: priced.pc_to_bc_exchange_rate,
+        term,
+        billing_plan: plan,
+        billing_frequency: last.billing_frequency.clone(),
+        term_and_billing_cycle: last.term_and_billing_cycle.clone(),
+        monthly_unit_cost,
+        term_start: last
+            .subscription_start_date
+            .or(priced.subscription_start_date),
+        last_event: last.order_date.date,
+        file: priced.file.clone(),
+        line: priced.line,
+    })
+}
+
+/// The line a subscription's cost is read from, with the months of its billing cycle when it
+/// charges a whole one: the latest whole-cycle charge, else the latest charge, else the last
+/// line. Refunds never price.
+fn priced_line<'l>(lines: &[&'l ReconLine]) -> Option<(&'l ReconLine, Option<u32>)> {
+    let charges = || {
+        lines
             .iter()
             .copied()
             .filter(|l| l.direction() != Direction::Refund)
-            .collect();
-        let whole_cycle = charges.iter().rev().find_map(|l| {
-            let full_type = matches!(
-                l.charge_type,
-                ChargeType::New
-                    | ChargeType::Renew
-                    | ChargeType::CycleCharge
-                    | ChargeType::ChangeBillingPlan
-                    | ChargeType::Convert
-            );
-            if full_type {
-                whole_cycle_months(l).map(|m| (*l, m))
-            } else {
-                None
-            }
-        });
-        let priced =
-            whole_cycle.map_or_else(|| charges.last().copied().unwrap_or(last), |(l, _)| l);
-        let term = term_of(priced).or_else(|| term_of(last));
-        let plan = plan_of(last, term);
-        let mut guids: Vec<String> = Vec::new();
-        for name in [&last.sku_name, &last.product_name].into_iter().flatten() {
-            for sku in catalog.by_display_name(name) {
-                if !guids.contains(&sku.guid) {
-                    guids.push(sku.guid.clone());
-                }
-            }
-        }
-        let warn = |warnings: &mut Vec<Warning>, m: String| {
-            warnings.push(Warning::at(
-                &priced.file,
-                priced.line,
-                Some(priced.record),
-                m,
-            ));
-        };
-        let who = format!(
-            "subscription {} ({})",
-            priced.subscription_id,
-            priced.catalog_sku()
-        );
-        let monthly_unit_cost =
-            monthly_cost(priced, whole_cycle.map(|(_, m)| m), term, plan, basis)
-                .map_err(|why| warn(warnings, format!("{who}: no monthly unit cost: {why}")))
-                .ok();
-        if whole_cycle.is_none() && monthly_unit_cost.is_some() {
-            warn(
-                warnings,
-                format!(
-                    "{who}: no line charges a whole billing cycle; the monthly cost is taken \
-                     from the list unit price {}",
-                    priced.unit_price
-                ),
-            );
-        }
-        out.push(ReconSubscription {
-            customer_id: last.customer_id.clone(),
-            customer_domain: last.customer_domain.clone(),
-            customer_name: last.customer_name.clone(),
-            subscription_id: last.subscription_id.clone(),
-            sku_id: last.catalog_sku(),
-            sku_name: last.sku_name.clone(),
-            product_name: last.product_name.clone(),
-            sku_guids: guids,
-            quantity: quantity.get(&k).copied().unwrap_or(last.quantity),
-            unit_price: priced.unit_price,
-            effective_unit_price: priced.effective_unit_price,
-            pricing_currency: priced.pricing_currency.clone(),
-            currency: priced.currency,
-            exchange_rate: priced.pc_to_bc_exchange_rate,
-            term,
-            billing_plan: plan,
-            billing_frequency: last.billing_frequency.clone(),
-            term_and_billing_cycle: last.term_and_billing_cycle.clone(),
-            monthly_unit_cost,
-            term_start: last
-                .subscription_start_date
-                .or(priced.subscription_start_date),
-            last_event: last.order_date.date,
-            file: priced.file.clone(),
-            line: priced.line,
-        });
+    };
+    let whole_cycle = charges()
+        .rev()
+        .filter(|l| may_charge_a_cycle(&l.charge_type))
+        .find_map(|l| whole_cycle_months(l).map(|m| (l, Some(m))));
+    if whole_cycle.is_some() {
+        return whole_cycle;
     }
-    out
+    let latest = charges().next_back().or_else(|| lines.last().copied())?;
+    Some((latest, None))
 }
 
+/// The Graph SKU GUIDs whose display name is the line's SKU or product name.
+fn graph_guids(catalog: &SkuCatalog, l: &ReconLine) -> Vec<String> {
+    let mut guids: Vec<String> = Vec::new();
+    for name in [&l.sku_name, &l.product_name].into_iter().flatten() {
+        for sku in catalog.by_display_name(name) {
+            if !guids.contains(&sku.guid) {
+                guids.push(sku.guid.clone());
+            }
+        }
+    }
+    guids
+}
+
+/// The monthly unit cost of the priced line, with a warning when it cannot be worked out, or
+/// when it is the list price because no line charges a whole cycle (`cycle_months` is `None`).
+fn monthly_unit_cost(
+    priced: &ReconLine,
+    cycle_months: Option<u32>,
+    term: Option<Term>,
+    plan: Option<BillingPlan>,
+    basis: CostBasis,
+    warnings: &mut Vec<Warning>,
+) -> Option<Money> {
+    let warn = |warnings: &mut Vec<Warning>, m: String| {
+        warnings.push(Warning::at(
+            &priced.file,
+            priced.line,
+            Some(priced.record),
+            m,
+        ));
+    };
+    let who = format!(
+        "subscription {} ({})",
+        priced.subscription_id,
+        priced.catalog_sku()
+    );
+    let cost = monthly_cost(priced, cycle_months, term, plan, basis)
+        .map_err(|why| warn(warnings, format!("{who}: no monthly unit cost: {why}")))
+        .ok();
+    if cycle_months.is_none() && cost.is_some() {
+        warn(
+            warnings,
+            format!(
+                "{who}: no line charges a whole billing cycle; the monthly cost is taken \
+                 from the list unit price {}",
+                priced.unit_price
+            ),
+        );
+    }
+    cost
+}
+
+/// The cost per seat per month of a line, in its billing currency: its unit price (effective
+/// or list, as `basis` says; effective only for a whole-cycle charge) converted and truncated
+/// to 2 places, divided by the months that price covers.
 fn monthly_cost(
     l: &ReconLine,
     cycle_months: Option<u32>,
@@ -314,4 +349,60 @@ fn monthly_cost(
         monthly.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero),
         l.currency,
     ))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::source::Source;
+
+    /// A subscription of 10 Office 365 E1 seats, with nothing else known.
+    pub(crate) fn subscription(
+        customer_id: &str,
+        domain: &str,
+        subscription_id: &str,
+    ) -> ReconSubscription {
+        ReconSubscription {
+            customer_id: customer_id.to_string(),
+            customer_domain: Some(domain.to_string()),
+            customer_name: None,
+            subscription_id: subscription_id.to_string(),
+            sku_id: "CFQ7TTC0LF8Q:0001".to_string(),
+            sku_name: Some("Office 365 E1".to_string()),
+            product_name: None,
+            sku_guids: Vec::new(),
+            quantity: 10,
+            unit_price: Decimal::ZERO,
+            effective_unit_price: None,
+            pricing_currency: None,
+            currency: Currency::from_code("USD").unwrap(),
+            exchange_rate: None,
+            term: None,
+            billing_plan: None,
+            billing_frequency: None,
+            term_and_billing_cycle: None,
+            monthly_unit_cost: None,
+            term_start: None,
+            last_event: NaiveDate::from_ymd_opt(2021, 7, 1).unwrap(),
+            file: "recon.csv".to_string(),
+            line: Some(2),
+        }
+    }
+
+    #[test]
+    fn the_latest_whole_cycle_charge_prices_a_subscription() {
+        let csv = "CustomerId,SubscriptionId,OrderDate,ChargeType,Quantity,UnitPrice,Subtotal,\
+                   Currency,ChargeStartDate,ChargeEndDate,ProductId,SkuId\n\
+                   c1,s1,1/1/2021,new,10,10,100,USD,1/1/2021,1/31/2021,P,0001\n\
+                   c1,s1,1/15/2021,addQuantity,12,10,51.61,USD,1/15/2021,1/31/2021,P,0001\n\
+                   c1,s1,1/15/2021,addQuantity,10,10,-43.01,USD,1/15/2021,1/31/2021,P,0001\n";
+        let lines = crate::recon::read_recon_lines(&Source::memory("recon.csv", csv)).unwrap();
+        let all: Vec<&ReconLine> = lines.iter().collect();
+        let (priced, months) = priced_line(&all).unwrap();
+        assert_eq!((priced.record, months), (1, Some(1)));
+        // Only prorated lines: the latest charge, never the refund after it.
+        let (priced, months) = priced_line(&all[1..]).unwrap();
+        assert_eq!((priced.record, months), (2, None));
+    }
 }

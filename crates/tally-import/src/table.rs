@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use tally_money::Currency;
 
-use crate::error::{ImportError, Warning};
+use crate::error::{ImportError, Warning, code_list};
 use crate::values::{self, Stamp};
 
 /// One column an importer reads: its canonical (CSV) name and other accepted spellings.
@@ -291,11 +291,7 @@ pub(crate) fn require_columns<C: Column>(
     if missing.is_empty() {
         return Ok(());
     }
-    let list = missing
-        .iter()
-        .map(|m| format!("`{m}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = code_list(&missing);
     let plural = if missing.len() == 1 { "" } else { "s" };
     Err(ImportError::file(
         file,

@@ -255,13 +255,7 @@ impl Aggregator {
             &REQUIRED,
             "not an Azure daily rated usage file",
         )?;
-        let columns = csv.columns.clone();
-        // One record reused for every row: no allocation per row once warmed up.
-        let mut record = csv::StringRecord::new();
-        while let Some(at) = csv.next(&mut record)? {
-            self.add(&columns.row(&file, &record, at))?;
-        }
-        Ok(())
+        csv.for_each_row(|row| self.add(&row))
     }
 
     fn read_json_lines<R: BufRead>(&mut self, mut input: R) -> Result<(), ImportError> {
@@ -299,96 +293,19 @@ impl Aggregator {
         Ok(())
     }
 
+    /// Add one file row into its aggregate. Cells are read in a fixed order, so that a row
+    /// with several bad cells always names the same one.
     fn add(&mut self, row: &Row<'_>) -> Result<(), ImportError> {
-        self.rows_read += 1;
-        if self.rows_read.is_multiple_of(10_000)
-            && let Some(progress) = self.options.progress
-        {
-            progress(self.rows_read);
-        }
-        let date_text = row.required(Col::UsageDate)?;
-        let date_id = self.strings.id(date_text);
-        let date = match self.dates.get(&date_id) {
-            Some(d) => *d,
-            None => {
-                let d = values::stamp(date_text)
-                    .map_err(|m| row.error(Col::UsageDate, m))?
-                    .date;
-                self.dates.insert(date_id, d);
-                d
-            }
-        };
+        self.count_row();
+        let date = self.date(row)?;
         if let Some(p) = self.options.period
             && !p.contains(date)
         {
             self.outside_period += 1;
         }
-        let bucket = match (self.options.granularity, self.options.period) {
-            (UsageGranularity::Day, _) => date,
-            (UsageGranularity::Period, Some(p)) => p.start,
-            (UsageGranularity::Period, None) => date.with_day(1).unwrap_or(date),
-        };
         let quantity = row.required_decimal(Col::Quantity)?;
         let cost = row.required_decimal(Col::BillingPreTaxTotal)?;
-        let currency_text = row.required(Col::BillingCurrency)?;
-        let currency_id = self.strings.id(currency_text);
-        let currency = match self.currencies.get(&currency_id) {
-            Some(c) => *c,
-            None => {
-                let c = values::currency(currency_text)
-                    .map_err(|m| row.error(Col::BillingCurrency, m))?;
-                self.currencies.insert(currency_id, c);
-                c
-            }
-        };
-        let customer = row.text(Col::CustomerId).map(|t| self.strings.id(t));
-        let domain = row
-            .text(Col::CustomerDomainName)
-            .map(|t| self.strings.id(t));
-        let entitlement = self.strings.id(row.required(Col::EntitlementId)?);
-        let group_raw = self.strings.id(row.text(Col::ResourceGroup).unwrap_or(""));
-        let resource_group = match self.group_key.get(&group_raw) {
-            Some(&k) => k,
-            None => {
-                let lower = self.strings.get(group_raw).to_lowercase();
-                let k = self.strings.id(&lower);
-                self.group_key.insert(group_raw, k);
-                self.group_shown.entry(k).or_insert(group_raw);
-                k
-            }
-        };
-        let category = self.strings.id(row.required(Col::MeterCategory)?);
-        let meter = self.strings.id(row.required(Col::MeterName)?);
-        let tags = match row.text(Col::Tags) {
-            None => 0,
-            Some(text) => {
-                let raw = self.strings.id(text);
-                match self.tags_of.get(&raw) {
-                    Some(&t) => t,
-                    None => {
-                        let set = parse_tags(text).map_err(|m| row.error(Col::Tags, m))?;
-                        let next = u32::try_from(self.tag_sets.len()).unwrap_or(u32::MAX);
-                        let t = *self.tag_index.entry(set.clone()).or_insert(next);
-                        if t == next {
-                            self.tag_sets.push(set);
-                        }
-                        self.tags_of.insert(raw, t);
-                        t
-                    }
-                }
-            }
-        };
-        let key = Key {
-            customer,
-            domain,
-            entitlement,
-            resource_group,
-            category,
-            meter,
-            tags,
-            currency,
-            date: bucket,
-        };
+        let key = self.key(row, date)?;
         let sum = self.sums.entry(key).or_insert(Sum {
             quantity: Decimal::ZERO,
             cost: Decimal::ZERO,
@@ -406,6 +323,96 @@ impl Aggregator {
             .ok_or_else(|| overflow(Col::BillingPreTaxTotal))?;
         sum.rows += 1;
         Ok(())
+    }
+
+    /// Count a row read, telling the progress callback every 10,000 rows.
+    fn count_row(&mut self) {
+        self.rows_read += 1;
+        if self.rows_read.is_multiple_of(10_000)
+            && let Some(progress) = self.options.progress
+        {
+            progress(self.rows_read);
+        }
+    }
+
+    fn date(&mut self, row: &Row<'_>) -> Result<NaiveDate, ImportError> {
+        let text = row.required(Col::UsageDate)?;
+        parse_once(&mut self.strings, &mut self.dates, text, |t| {
+            values::stamp(t)
+                .map(|s| s.date)
+                .map_err(|m| row.error(Col::UsageDate, m))
+        })
+    }
+
+    /// The aggregate a row dated `date` adds into.
+    fn key(&mut self, row: &Row<'_>, date: NaiveDate) -> Result<Key, ImportError> {
+        let currency = self.currency(row)?;
+        let customer = row.text(Col::CustomerId).map(|t| self.strings.id(t));
+        let domain = row
+            .text(Col::CustomerDomainName)
+            .map(|t| self.strings.id(t));
+        let entitlement = self.strings.id(row.required(Col::EntitlementId)?);
+        let resource_group = self.resource_group(row);
+        let category = self.strings.id(row.required(Col::MeterCategory)?);
+        let meter = self.strings.id(row.required(Col::MeterName)?);
+        let tags = self.tags(row)?;
+        Ok(Key {
+            customer,
+            domain,
+            entitlement,
+            resource_group,
+            category,
+            meter,
+            tags,
+            currency,
+            date: self.bucket(date),
+        })
+    }
+
+    /// The date a row is aggregated under: its day, or the first day of its period.
+    fn bucket(&self, date: NaiveDate) -> NaiveDate {
+        match (self.options.granularity, self.options.period) {
+            (UsageGranularity::Day, _) => date,
+            (UsageGranularity::Period, Some(p)) => p.start,
+            (UsageGranularity::Period, None) => date.with_day(1).unwrap_or(date),
+        }
+    }
+
+    fn currency(&mut self, row: &Row<'_>) -> Result<Currency, ImportError> {
+        let text = row.required(Col::BillingCurrency)?;
+        parse_once(&mut self.strings, &mut self.currencies, text, |t| {
+            values::currency(t).map_err(|m| row.error(Col::BillingCurrency, m))
+        })
+    }
+
+    /// The resource group's key: its lower-case form, the first spelling seen kept for output.
+    fn resource_group(&mut self, row: &Row<'_>) -> u32 {
+        let raw = self.strings.id(row.text(Col::ResourceGroup).unwrap_or(""));
+        if let Some(&k) = self.group_key.get(&raw) {
+            return k;
+        }
+        let lower = self.strings.get(raw).to_lowercase();
+        let k = self.strings.id(&lower);
+        self.group_key.insert(raw, k);
+        self.group_shown.entry(k).or_insert(raw);
+        k
+    }
+
+    /// The row's tag set, as an index into `tag_sets`; equal sets share one index.
+    fn tags(&mut self, row: &Row<'_>) -> Result<u32, ImportError> {
+        let Some(text) = row.text(Col::Tags) else {
+            return Ok(0);
+        };
+        let (tag_sets, tag_index) = (&mut self.tag_sets, &mut self.tag_index);
+        parse_once(&mut self.strings, &mut self.tags_of, text, |t| {
+            let set = parse_tags(t).map_err(|m| row.error(Col::Tags, m))?;
+            let next = u32::try_from(tag_sets.len()).unwrap_or(u32::MAX);
+            let index = *tag_index.entry(set.clone()).or_insert(next);
+            if index == next {
+                tag_sets.push(set);
+            }
+            Ok(index)
+        })
     }
 
     fn finish(mut self) -> UsageImport {
@@ -427,30 +434,20 @@ impl Aggregator {
         let text = |id: Option<u32>| id.map(|i| self.strings.get(i));
         let empty = BTreeMap::new();
         let tags = |t: u32| self.tag_sets.get(t as usize).unwrap_or(&empty);
-        sums.sort_by(|(a, _), (b, _)| {
+        let order = |k: &Key| {
             (
-                text(a.customer),
-                text(a.domain),
-                a.date,
-                self.strings.get(a.entitlement),
-                self.strings.get(a.resource_group),
-                self.strings.get(a.category),
-                self.strings.get(a.meter),
-                tags(a.tags),
-                a.currency.code(),
+                text(k.customer),
+                text(k.domain),
+                k.date,
+                self.strings.get(k.entitlement),
+                self.strings.get(k.resource_group),
+                self.strings.get(k.category),
+                self.strings.get(k.meter),
+                tags(k.tags),
+                k.currency.code(),
             )
-                .cmp(&(
-                    text(b.customer),
-                    text(b.domain),
-                    b.date,
-                    self.strings.get(b.entitlement),
-                    self.strings.get(b.resource_group),
-                    self.strings.get(b.category),
-                    self.strings.get(b.meter),
-                    tags(b.tags),
-                    b.currency.code(),
-                ))
-        });
+        };
+        sums.sort_by(|(a, _), (b, _)| order(a).cmp(&order(b)));
         let owned = |id: u32| self.strings.get(id).to_string();
         let rows = sums
             .into_iter()
@@ -487,6 +484,23 @@ impl Aggregator {
     }
 }
 
+/// A value parsed once per distinct text: `parse` runs the first time `text` is seen, and its
+/// result is kept under the text's id.
+fn parse_once<T: Copy, E>(
+    strings: &mut Interner,
+    parsed: &mut HashMap<u32, T>,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, E> {
+    let id = strings.id(text);
+    if let Some(&value) = parsed.get(&id) {
+        return Ok(value);
+    }
+    let value = parse(text)?;
+    parsed.insert(id, value);
+    Ok(value)
+}
+
 /// A `Tags` cell: a JSON object, possibly empty. Azure cost exports have also been seen
 /// without the outer braces (`"env": "prod","cc": "12"`), so those are added when missing.
 /// Values that are not strings are kept as their JSON text; `null` becomes empty.
@@ -516,4 +530,30 @@ pub(crate) fn parse_tags(text: &str) -> Result<BTreeMap<String, String>, String>
             (k, v)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_distinct_text_is_parsed_once() {
+        let mut strings = Interner::default();
+        let mut parsed: HashMap<u32, usize> = HashMap::new();
+        let mut calls = 0;
+        for text in ["2021-07-01", "2021-07-02", "2021-07-01"] {
+            let got = parse_once(&mut strings, &mut parsed, text, |t| {
+                calls += 1;
+                Ok::<_, String>(t.len() + calls)
+            });
+            assert!(got.is_ok());
+        }
+        assert_eq!(calls, 2);
+        // The first result is kept for the repeated text.
+        assert_eq!(parsed.get(&strings.id("2021-07-01")), Some(&11));
+        // An error is not kept: the text is parsed again next time.
+        let failed = parse_once(&mut strings, &mut parsed, "bad", |_| Err::<usize, _>("no"));
+        assert_eq!(failed, Err("no"));
+        assert_eq!(parsed.get(&strings.id("bad")), None);
+    }
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use tally_import::usage::CustomerUsage;
 use tally_import::{Mapping, Recon};
-use tally_plan::Plan;
+use tally_plan::{CustomerPlan, Plan};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -83,6 +83,7 @@ struct Cost {
     currency: Option<String>,
 }
 
+/// What the plan bills one customer for one SKU (or for Azure).
 #[derive(Default)]
 struct Billed {
     seats: i64,
@@ -91,6 +92,15 @@ struct Billed {
     lines: Vec<String>,
 }
 
+/// Microsoft's licence cost per tenant (lower case) and SKU key (its sorted GUIDs, or the
+/// Partner Center SKU).
+type Costs = BTreeMap<String, BTreeMap<String, Cost>>;
+
+/// What Microsoft charges one tenant for Azure usage, and in which currency.
+type AzureCost = (Decimal, Option<String>);
+
+/// The tenant (lower case) a Partner Center customer belongs to: the mapping of its id or
+/// domain, else the domain itself; `None` without either.
 fn tenant_of(
     mapping: Option<&Mapping>,
     customer_id: Option<&str>,
@@ -114,18 +124,24 @@ pub fn reconcile(
     usage: &[CustomerUsage],
     mapping: Option<&Mapping>,
 ) -> Report {
-    // Microsoft's cost per tenant and SKU key (its sorted GUIDs, or the Partner Center SKU).
-    let mut costs: BTreeMap<String, BTreeMap<String, Cost>> = BTreeMap::new();
-    let subscription_guids: BTreeMap<(&str, &str), &Vec<String>> = recon
-        .subscriptions
+    let mut costs = licence_costs(recon, mapping);
+    let mut azure = azure_costs(usage, mapping);
+    let customers = plan
+        .customers
         .iter()
-        .map(|s| {
-            (
-                (s.subscription_id.as_str(), s.sku_id.as_str()),
-                &s.sku_guids,
-            )
+        .map(|customer| {
+            let tenant = customer.tenant.to_lowercase();
+            let tenant_costs = costs.remove(&tenant).unwrap_or_default();
+            customer_report(customer, &tenant_costs, azure.remove(&tenant))
         })
         .collect();
+    Report { customers }
+}
+
+/// Microsoft's licence costs: the subscriptions give each SKU its seats, GUIDs and name, the
+/// lines its amount.
+fn licence_costs(recon: &Recon, mapping: Option<&Mapping>) -> Costs {
+    let mut costs = Costs::new();
     for subscription in &recon.subscriptions {
         let Some(tenant) = tenant_of(
             mapping,
@@ -144,6 +160,23 @@ pub fn reconcile(
             .or_else(|| subscription.product_name.clone())
             .unwrap_or_else(|| subscription.sku_id.clone());
     }
+    add_line_amounts(&mut costs, recon, mapping);
+    costs
+}
+
+/// Adds each reconciliation line's amount to its SKU's cost, under the GUIDs of the
+/// subscription it belongs to.
+fn add_line_amounts(costs: &mut Costs, recon: &Recon, mapping: Option<&Mapping>) {
+    let subscription_guids: BTreeMap<(&str, &str), &Vec<String>> = recon
+        .subscriptions
+        .iter()
+        .map(|s| {
+            (
+                (s.subscription_id.as_str(), s.sku_id.as_str()),
+                &s.sku_guids,
+            )
+        })
+        .collect();
     for line in &recon.lines {
         let Some(tenant) = tenant_of(
             mapping,
@@ -170,7 +203,11 @@ pub fn reconcile(
         cost.amount += line.subtotal.or(line.total).unwrap_or_default();
         cost.currency = Some(line.currency.code().to_string());
     }
-    let mut azure: BTreeMap<String, (Decimal, Option<String>)> = BTreeMap::new();
+}
+
+/// Microsoft's Azure usage cost per tenant (lower case).
+fn azure_costs(usage: &[CustomerUsage], mapping: Option<&Mapping>) -> BTreeMap<String, AzureCost> {
+    let mut azure: BTreeMap<String, AzureCost> = BTreeMap::new();
     for row in usage {
         let Some(tenant) = tenant_of(
             mapping,
@@ -183,37 +220,58 @@ pub fn reconcile(
         entry.0 += row.row.cost.amount();
         entry.1 = Some(row.row.cost.currency().code().to_string());
     }
+    azure
+}
 
-    let mut customers = Vec::new();
-    for customer in &plan.customers {
-        let tenant = customer.tenant.to_lowercase();
-        let mut billed: BTreeMap<String, Billed> = BTreeMap::new();
-        let mut azure_billed = Billed::default();
-        for line in &customer.lines {
-            let Some(link) = &line.microsoft else {
-                continue;
-            };
-            // A quantity-only line (priced by the PSA's catalogue) bills no amount here.
-            let amount = line.amount.unwrap_or_default();
-            let target = if link.azure {
-                &mut azure_billed
-            } else {
-                billed.entry(key_of(&link.sku_ids, "")).or_default()
-            };
-            target.amount += amount;
-            target.seats += line.quantity;
-            target.currency = Some(line.currency.code().to_string());
-            target.lines.push(line.id.clone());
-        }
-        let tenant_costs = costs.remove(&tenant).unwrap_or_default();
-        let billed = match_cost_keys(billed, &tenant_costs);
-        let mut rows = Vec::new();
-        let mut keys: Vec<String> = tenant_costs.keys().chain(billed.keys()).cloned().collect();
-        keys.sort();
-        keys.dedup();
-        for key in keys {
-            let cost = tenant_costs.get(&key);
-            let bill = billed.get(&key);
+/// One customer's rows: a row per SKU Microsoft charges for or the plan bills, then Azure.
+fn customer_report(
+    customer: &CustomerPlan,
+    costs: &BTreeMap<String, Cost>,
+    azure_cost: Option<AzureCost>,
+) -> CustomerReport {
+    let (billed, azure_billed) = plan_billing(customer);
+    let billed = match_cost_keys(billed, costs);
+    let mut rows = licence_rows(costs, &billed);
+    rows.extend(azure_row(azure_cost, &azure_billed));
+    CustomerReport {
+        customer: customer.customer.clone(),
+        tenant: customer.tenant.clone(),
+        rows,
+    }
+}
+
+/// What a customer's plan bills for Microsoft products: by SKU key (the line's GUIDs), and
+/// for Azure usage. Lines that resell nothing from Microsoft are left out.
+fn plan_billing(customer: &CustomerPlan) -> (BTreeMap<String, Billed>, Billed) {
+    let mut billed: BTreeMap<String, Billed> = BTreeMap::new();
+    let mut azure_billed = Billed::default();
+    for line in &customer.lines {
+        let Some(link) = &line.microsoft else {
+            continue;
+        };
+        // A quantity-only line (priced by the PSA's catalogue) bills no amount here.
+        let amount = line.amount.unwrap_or_default();
+        let target = if link.azure {
+            &mut azure_billed
+        } else {
+            billed.entry(key_of(&link.sku_ids, "")).or_default()
+        };
+        target.amount += amount;
+        target.seats += line.quantity;
+        target.currency = Some(line.currency.code().to_string());
+        target.lines.push(line.id.clone());
+    }
+    (billed, azure_billed)
+}
+
+/// A row for every SKU key that Microsoft charges for or the plan bills, in key order.
+fn licence_rows(costs: &BTreeMap<String, Cost>, billed: &BTreeMap<String, Billed>) -> Vec<Row> {
+    let mut keys: Vec<&String> = costs.keys().chain(billed.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|key| {
+            let cost = costs.get(key);
             let name = cost
                 .map(|c| c.name.clone())
                 .filter(|n| !n.is_empty())
@@ -221,32 +279,31 @@ pub fn reconcile(
             let sku_ids = cost
                 .map(|c| c.sku_ids.clone())
                 .unwrap_or_else(|| key.split(',').map(str::to_string).collect());
-            rows.push(row(
+            row(
                 name,
                 sku_ids,
                 cost.map(|c| (c.seats, c.amount, c.currency.clone())),
-                bill,
-            ));
-        }
-        let azure_cost = azure.remove(&tenant);
-        if azure_cost.is_some() || !azure_billed.lines.is_empty() {
-            let mut r = row(
-                "Azure usage".into(),
-                Vec::new(),
-                azure_cost.map(|(amount, currency)| (0, amount, currency)),
-                (!azure_billed.lines.is_empty()).then_some(&azure_billed),
-            );
-            r.paid_seats = None;
-            r.billed_seats = None;
-            rows.push(r);
-        }
-        customers.push(CustomerReport {
-            customer: customer.customer.clone(),
-            tenant: customer.tenant.clone(),
-            rows,
-        });
+                billed.get(key),
+            )
+        })
+        .collect()
+}
+
+/// The Azure usage row, when Microsoft charges for usage or the plan bills it. Seats do not
+/// apply.
+fn azure_row(cost: Option<AzureCost>, billed: &Billed) -> Option<Row> {
+    if cost.is_none() && billed.lines.is_empty() {
+        return None;
     }
-    Report { customers }
+    let mut r = row(
+        "Azure usage".into(),
+        Vec::new(),
+        cost.map(|(amount, currency)| (0, amount, currency)),
+        (!billed.lines.is_empty()).then_some(billed),
+    );
+    r.paid_seats = None;
+    r.billed_seats = None;
+    Some(r)
 }
 
 /// Re-keys what the plan bills onto Microsoft's cost keys. A recon row names a product, which
@@ -276,6 +333,8 @@ fn match_cost_keys(
     out
 }
 
+/// A SKU's key: its GUIDs, lower case, sorted and joined with commas; `fallback` when it has
+/// none.
 fn key_of(guids: &[String], fallback: &str) -> String {
     if guids.is_empty() {
         return fallback.to_string();
@@ -285,6 +344,7 @@ fn key_of(guids: &[String], fallback: &str) -> String {
     sorted.join(",")
 }
 
+/// One report row: the margin when cost and billing share a currency, and the status.
 fn row(
     item: String,
     sku_ids: Vec<String>,
@@ -370,4 +430,87 @@ pub fn breaches(report: &Report, thresholds: &Thresholds) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cost(name: &str, sku_ids: &[&str], seats: u64, amount: i64) -> Cost {
+        Cost {
+            name: name.to_string(),
+            sku_ids: sku_ids.iter().map(|s| s.to_string()).collect(),
+            seats,
+            amount: Decimal::from(amount),
+            currency: Some("USD".to_string()),
+        }
+    }
+
+    fn billed(seats: i64, amount: i64, currency: &str, line: &str) -> Billed {
+        Billed {
+            seats,
+            amount: Decimal::from(amount),
+            currency: Some(currency.to_string()),
+            lines: vec![line.to_string()],
+        }
+    }
+
+    #[test]
+    fn a_plan_guid_joins_the_cost_whose_guids_include_it() {
+        let costs = BTreeMap::from([("a,b".to_string(), cost("Basic", &["A", "b"], 3, 18))]);
+        let plan = BTreeMap::from([
+            ("a".to_string(), billed(2, 10, "USD", "l1")),
+            ("b".to_string(), billed(1, 5, "USD", "l2")),
+            ("z".to_string(), billed(1, 7, "USD", "l3")),
+        ]);
+        let merged = match_cost_keys(plan, &costs);
+        let keys: Vec<&String> = merged.keys().collect();
+        assert_eq!(keys, ["a,b", "z"]);
+        let basic = &merged["a,b"];
+        assert_eq!((basic.seats, basic.amount), (3, Decimal::from(15)));
+        assert_eq!(basic.lines, ["l1", "l2"]);
+    }
+
+    #[test]
+    fn licence_rows_in_key_order_with_their_status() {
+        let costs = BTreeMap::from([
+            ("a".to_string(), cost("Unbilled", &["a"], 2, 10)),
+            ("b".to_string(), cost("Short", &["b"], 5, 10)),
+            ("c".to_string(), cost("Under", &["c"], 1, 10)),
+            ("d".to_string(), cost("Elsewhere", &["d"], 1, 10)),
+        ]);
+        let plan = BTreeMap::from([
+            ("b".to_string(), billed(4, 20, "USD", "l1")),
+            ("c".to_string(), billed(1, 8, "USD", "l2")),
+            ("d".to_string(), billed(1, 12, "EUR", "l3")),
+            ("e".to_string(), billed(1, 12, "USD", "l4")),
+        ]);
+        let rows = licence_rows(&costs, &plan);
+        let got: Vec<(&str, Status, Option<&str>)> = rows
+            .iter()
+            .map(|r| (r.item.as_str(), r.status, r.margin.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Unbilled", Status::Leakage, None),
+                ("Short", Status::Leakage, Some("10")),
+                ("Under", Status::NegativeMargin, Some("-2")),
+                ("Elsewhere", Status::CurrencyDiffers, None),
+                ("e", Status::NotPaid, None),
+            ]
+        );
+        assert_eq!(rows[4].sku_ids, ["e"]);
+    }
+
+    #[test]
+    fn the_azure_row_has_no_seats_and_only_appears_when_there_is_usage() {
+        assert_eq!(azure_row(None, &Billed::default()), None);
+        let cost = Some((Decimal::from(40), Some("USD".to_string())));
+        let row = azure_row(cost, &billed(1, 50, "USD", "l1"));
+        let row = row
+            .as_ref()
+            .map(|r| (r.paid_seats, r.billed_seats, r.status));
+        assert_eq!(row, Some((None, None, Status::Ok)));
+    }
 }
