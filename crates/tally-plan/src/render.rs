@@ -90,14 +90,14 @@ pub fn to_table(plan: &Plan) -> String {
             .iter()
             .map(|l| {
                 [
-                    l.line.clone(),
-                    one_line(&l.description),
+                    cell(&l.line),
+                    cell(&one_line(&l.description)),
                     l.quantity.to_string(),
                     l.unit_price
                         .map_or_else(|| "(catalogue)".into(), |p| p.to_string()),
                     l.amount.map_or_else(|| "-".into(), |a| a.to_string()),
                     l.billing.name().to_string(),
-                    l.agreement.clone().unwrap_or_default(),
+                    cell(l.agreement.as_deref().unwrap_or_default()),
                     [
                         l.provenance
                             .minimum
@@ -157,4 +157,29 @@ pub fn to_table(plan: &Plan) -> String {
         ));
     }
     out
+}
+
+/// Text cells of the table are cut to this many characters: the table is for reading, and one
+/// huge description must not pad every row of it (the JSON and CSV keep the whole text).
+const WIDEST_CELL: usize = 80;
+
+fn cell(text: &str) -> String {
+    if text.chars().count() <= WIDEST_CELL {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(WIDEST_CELL - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_cells_are_cut_with_an_ellipsis() {
+        let long = "x".repeat(500);
+        let cut = super::cell(&long);
+        assert_eq!(cut.chars().count(), super::WIDEST_CELL);
+        assert!(cut.ends_with('…'));
+        assert_eq!(super::cell("Support"), "Support");
+    }
 }
