@@ -3,10 +3,17 @@
 //!
 //! A file is checked against the interfaces of the modules it `use`s; which file a `use` names
 //! is decided by the caller (the salsa database), so this crate does no I/O.
+//!
+//! The work is split by what is checked: [`items`] (the header, `use`, `let`, lines and their
+//! clauses) and [`expr`] (names, fields, operators, functions). [`limits`] bounds how deep
+//! definitions and expressions may nest, so that no later stage can run out of stack.
 
 mod expr;
 mod items;
+mod limits;
 mod lower;
+#[cfg(test)]
+mod testing;
 
 use std::collections::{BTreeMap, BTreeSet};
 use tally_diagnostics::{Diagnostic, Span};
@@ -17,12 +24,15 @@ use tally_ir::{
 use tally_money::Currency;
 use tally_syntax::ast;
 
+pub use limits::{LetDepth, MAX_DEFINITION_DEPTH, MAX_NESTING};
 pub use lower::{humanise, link};
 
 /// What a module offers to the files that use it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Interface {
     pub lets: BTreeMap<String, Type>,
+    /// How deep each definition builds, so that a chain through several modules is bounded too.
+    pub depths: BTreeMap<String, LetDepth>,
 }
 
 /// A `use` as resolved by the caller.
@@ -37,6 +47,8 @@ pub struct Import {
     pub not_found: Option<(String, Option<String>)>,
 }
 
+/// One file, checked: its diagnostics, what it offers to files that use it, and its typed
+/// definitions, header and lines for lowering.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
     pub module: ModuleKey,
@@ -54,6 +66,7 @@ impl Checked {
     }
 }
 
+/// The `customer { ... }` header, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CustomerDecl {
     pub name: String,
@@ -66,6 +79,7 @@ pub struct CustomerDecl {
     pub span: Span,
 }
 
+/// `split by KEY [otherwise "BUCKET"]`, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SplitDecl {
     pub key: SplitKey,
@@ -76,6 +90,7 @@ pub struct SplitDecl {
     pub population: TExpr,
 }
 
+/// One line with its clauses, checked; defaults are decided later, when lowering.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LineDecl {
     pub name: String,
@@ -112,20 +127,41 @@ pub fn check(file: &ast::File, module: ModuleKey, imports: &[Import]) -> Checked
     checker.finish()
 }
 
+/// Where the checking of a `let` body stands (each body is checked once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LetState {
     InProgress,
     Done,
 }
 
+/// A definition from a module this file uses.
+#[derive(Debug, Clone)]
+struct ImportedLet {
+    module: ModuleKey,
+    ty: Type,
+    depth: LetDepth,
+}
+
+/// The state of checking one file.
 pub(crate) struct Checker<'a> {
     module: ModuleKey,
     diagnostics: Vec<Diagnostic>,
+    /// This file's definitions, by name.
     lets: BTreeMap<String, &'a ast::Let>,
     let_state: BTreeMap<String, LetState>,
     let_types: BTreeMap<String, Type>,
     typed_lets: BTreeMap<String, TExpr>,
-    imported: BTreeMap<String, (ModuleKey, Type)>,
+    /// How deep each checked definition builds (see [`limits`]).
+    let_depths: BTreeMap<String, LetDepth>,
+    /// Definitions already reported as too deep: what builds on them is not reported again.
+    too_deep: BTreeSet<String>,
+    /// How many definitions are being checked inside one another right now.
+    lets_in_progress: usize,
+    /// How deep the expression being checked is, counting the definitions checked inside it.
+    depth: usize,
+    /// The expression-depth guard has fired: once is enough.
+    nesting_reported: bool,
+    imported: BTreeMap<String, ImportedLet>,
     used_imports: BTreeSet<String>,
     used_lets: BTreeSet<String>,
     customer_currency: Option<Currency>,
@@ -142,6 +178,11 @@ impl<'a> Checker<'a> {
             let_state: BTreeMap::new(),
             let_types: BTreeMap::new(),
             typed_lets: BTreeMap::new(),
+            let_depths: BTreeMap::new(),
+            too_deep: BTreeSet::new(),
+            lets_in_progress: 0,
+            depth: 0,
+            nesting_reported: false,
             imported: BTreeMap::new(),
             used_imports: BTreeSet::new(),
             used_lets: BTreeSet::new(),
@@ -160,6 +201,7 @@ impl<'a> Checker<'a> {
             .sort_by_key(|d| (d.primary_span().start, d.primary_span().end));
         let interface = Interface {
             lets: self.let_types.clone(),
+            depths: self.let_depths.clone(),
         };
         Checked {
             module: self.module,

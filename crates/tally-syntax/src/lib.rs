@@ -1,9 +1,15 @@
 //! Tally's syntax: the grammar (`grammar/tally.pest`), an owned AST whose nodes carry spans,
 //! and a parser that recovers at the next top-level item so that every syntax error in a file
-//! is reported in one run. Errors are `tally_diagnostics::Diagnostic` values.
+//! is reported in one run. Errors are `tally_diagnostics::Diagnostic` values. Expressions nest at
+//! most [`MAX_NESTING`] deep (T0003), so no input exhausts the stack.
 
 pub mod ast;
+mod depth;
+mod hints;
 mod lower;
 mod parser;
+mod print;
 
+pub use depth::MAX_NESTING;
 pub use parser::{Parsed, parse};
+pub use print::Precedence;

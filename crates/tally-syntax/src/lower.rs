@@ -2,18 +2,20 @@
 //! file. Literal values that the grammar accepts but that do not exist (`2026-02-30`, an integer
 //! too large) become diagnostics here.
 
+mod expr;
+
 use crate::ast::*;
 use crate::parser::Rule;
-use chrono::NaiveDate;
 use pest::iterators::Pair;
-use rust_decimal::Decimal;
-use std::str::FromStr;
 use tally_diagnostics::Span;
 use tally_diagnostics::{Code, Diagnostic};
 
 pub(crate) struct Lowering {
     offset: usize,
     pub(crate) diagnostics: Vec<Diagnostic>,
+    /// An expression nested deeper than the limit was refused: the item is dropped whole, not
+    /// kept without the clause that held it.
+    pub(crate) too_deep: bool,
 }
 
 type P<'i> = Pair<'i, Rule>;
@@ -23,6 +25,7 @@ impl Lowering {
         Lowering {
             offset,
             diagnostics: Vec::new(),
+            too_deep: false,
         }
     }
 
@@ -189,52 +192,63 @@ impl Lowering {
             Rule::measure_clause => ClauseKind::Measure(self.ident(&first)),
             Rule::trueup_clause => ClauseKind::Trueup(self.ident(&first)),
             Rule::included_clause => ClauseKind::Included(self.expr(first)?),
-            Rule::bundle_clause => {
-                let mut items = Vec::new();
-                for item in std::iter::once(first).chain(parts) {
-                    let mut inner = item.into_inner().filter(|p| p.as_rule() != Rule::colon);
-                    let product = self.string(inner.next()?);
-                    let price = self.expr(inner.next()?)?;
-                    items.push((product, price));
-                }
-                ClauseKind::Bundle(items)
-            }
-            Rule::dated_price_clause => {
-                let from = self.literal(first)?;
-                let mut rest: Vec<_> = parts.collect();
-                let price = self.expr(rest.pop()?)?;
-                let until = match rest.pop() {
-                    Some(date) => Some(self.literal(date)?),
-                    None => None,
-                };
-                ClauseKind::DatedPrice { from, until, price }
-            }
-            Rule::tiers_clause => {
-                let mode = self.ident(&first);
-                let mut tiers = Vec::new();
-                for tier in parts {
-                    let mut inner = tier.into_inner().filter(|p| p.as_rule() != Rule::colon);
-                    let bound = inner.next()?;
-                    let bound_span = self.span(&bound);
-                    let up_to = match bound.as_rule() {
-                        Rule::integer => Some(bound.as_str().parse().unwrap_or(i64::MAX)),
-                        _ => None,
-                    };
-                    let price = self.expr(inner.next()?)?;
-                    tiers.push(Tier {
-                        up_to,
-                        bound_span,
-                        price,
-                    });
-                }
-                ClauseKind::Tiers { mode, tiers }
-            }
+            Rule::bundle_clause => self.bundle(std::iter::once(first).chain(parts))?,
+            Rule::dated_price_clause => self.dated_price(first, parts)?,
+            Rule::tiers_clause => ClauseKind::Tiers {
+                mode: self.ident(&first),
+                tiers: parts.map(|t| self.tier(t)).collect::<Option<_>>()?,
+            },
             _ => return None,
         };
         Some(Clause {
             kind,
             keyword,
             span,
+        })
+    }
+
+    /// `bundle { "AV": 3.00, "EDR": 4.00 }`
+    fn bundle<'i>(&mut self, items: impl Iterator<Item = P<'i>>) -> Option<ClauseKind> {
+        let mut bundle = Vec::new();
+        for item in items {
+            let mut inner = item.into_inner().filter(|p| p.as_rule() != Rule::colon);
+            let product = self.string(inner.next()?);
+            let price = self.expr(inner.next()?)?;
+            bundle.push((product, price));
+        }
+        Some(ClauseKind::Bundle(bundle))
+    }
+
+    /// `from DATE [until DATE] price EXPR`: the pairs after `from`'s date.
+    fn dated_price<'i>(
+        &mut self,
+        from: P<'i>,
+        rest: impl Iterator<Item = P<'i>>,
+    ) -> Option<ClauseKind> {
+        let from = self.expr(from)?;
+        let mut rest: Vec<_> = rest.collect();
+        let price = self.expr(rest.pop()?)?;
+        let until = match rest.pop() {
+            Some(date) => Some(self.expr(date)?),
+            None => None,
+        };
+        Some(ClauseKind::DatedPrice { from, until, price })
+    }
+
+    /// `5: 0.00` or `above: 2.50`
+    fn tier(&mut self, tier: P<'_>) -> Option<Tier> {
+        let mut inner = tier.into_inner().filter(|p| p.as_rule() != Rule::colon);
+        let bound = inner.next()?;
+        let bound_span = self.span(&bound);
+        let up_to = match bound.as_rule() {
+            Rule::integer => Some(bound.as_str().parse().unwrap_or(i64::MAX)),
+            _ => None,
+        };
+        let price = self.expr(inner.next()?)?;
+        Some(Tier {
+            up_to,
+            bound_span,
+            price,
         })
     }
 
@@ -271,237 +285,6 @@ impl Lowering {
         }
         StringLit { value, span }
     }
-
-    // ---- expressions -------------------------------------------------------------------
-
-    fn expr(&mut self, pair: P<'_>) -> Option<Expr> {
-        let span = self.span(&pair);
-        match pair.as_rule() {
-            Rule::expr => {
-                let mut parts = Self::children(pair);
-                let mut collection = self.expr(parts.next()?)?;
-                for predicate in parts {
-                    let predicate = self.expr(predicate)?;
-                    let span = collection.span.to(predicate.span);
-                    collection = Expr {
-                        kind: ExprKind::Where {
-                            collection: Box::new(collection),
-                            predicate: Box::new(predicate),
-                        },
-                        span,
-                    };
-                }
-                Some(collection)
-            }
-            Rule::or_expr | Rule::and_expr | Rule::add_expr | Rule::mul_expr | Rule::cmp_expr => {
-                self.binary_chain(pair)
-            }
-            Rule::not_expr => {
-                let mut inner = pair.into_inner();
-                let first = inner.next()?;
-                if first.as_rule() == Rule::kw_not {
-                    let operand = self.expr(inner.next()?)?;
-                    Some(Expr {
-                        kind: ExprKind::Unary {
-                            op: UnaryOp::Not,
-                            operand: Box::new(operand),
-                        },
-                        span,
-                    })
-                } else {
-                    self.expr(first)
-                }
-            }
-            Rule::unary => {
-                let mut inner = pair.into_inner();
-                let first = inner.next()?;
-                if first.as_rule() == Rule::neg {
-                    let operand = self.expr(inner.next()?)?;
-                    Some(Expr {
-                        kind: ExprKind::Unary {
-                            op: UnaryOp::Neg,
-                            operand: Box::new(operand),
-                        },
-                        span,
-                    })
-                } else {
-                    self.expr(first)
-                }
-            }
-            Rule::postfix => self.postfix(pair),
-            Rule::primary | Rule::paren => {
-                let inner = Self::children(pair).next()?;
-                self.expr(inner)
-            }
-            _ => self.literal(pair),
-        }
-    }
-
-    /// `a op b op c`, left-associative.
-    fn binary_chain(&mut self, pair: P<'_>) -> Option<Expr> {
-        let mut inner = pair.into_inner();
-        let mut left = self.expr(inner.next()?)?;
-        while let Some(op_pair) = inner.next() {
-            let op = binary_op(op_pair.as_str())?;
-            let right = self.expr(inner.next()?)?;
-            let span = left.span.to(right.span);
-            left = Expr {
-                kind: ExprKind::Binary {
-                    op,
-                    left: Box::new(left),
-                    right: Box::new(right),
-                },
-                span,
-            };
-        }
-        Some(left)
-    }
-
-    fn postfix(&mut self, pair: P<'_>) -> Option<Expr> {
-        let mut inner = pair.into_inner();
-        let mut expr = self.expr(inner.next()?)?;
-        for suffix in inner {
-            let suffix_span = self.span(&suffix);
-            let span = expr.span.to(suffix_span);
-            match suffix.as_rule() {
-                Rule::field_access => {
-                    let field = self.ident(&Self::children(suffix).next()?);
-                    expr = Expr {
-                        kind: ExprKind::Field {
-                            base: Box::new(expr),
-                            field,
-                        },
-                        span,
-                    };
-                }
-                Rule::call_args => {
-                    let args = Self::children(suffix)
-                        .map(|a| self.expr(a))
-                        .collect::<Option<Vec<_>>>()?;
-                    expr = match expr.kind {
-                        ExprKind::Name(name) => Expr {
-                            kind: ExprKind::Call {
-                                receiver: None,
-                                name,
-                                args,
-                            },
-                            span,
-                        },
-                        ExprKind::Field { base, field } => Expr {
-                            kind: ExprKind::Call {
-                                receiver: Some(base),
-                                name: field,
-                                args,
-                            },
-                            span,
-                        },
-                        _ => {
-                            self.diagnostics.push(
-                                Diagnostic::error(
-                                    Code::Syntax,
-                                    "only functions can be called",
-                                    suffix_span,
-                                )
-                                .with_help("calls look like `max(a, b)` or `m365.sku(\"SPB\")`"),
-                            );
-                            return None;
-                        }
-                    };
-                }
-                _ => {}
-            }
-        }
-        Some(expr)
-    }
-
-    fn literal(&mut self, pair: P<'_>) -> Option<Expr> {
-        let span = self.span(&pair);
-        let text = pair.as_str();
-        let kind = match pair.as_rule() {
-            Rule::integer => match text.parse::<i64>() {
-                Ok(n) => ExprKind::Int(n),
-                Err(_) => return self.bad_literal(span, format!("`{text}` is too large")),
-            },
-            Rule::decimal => match Decimal::from_str(text) {
-                Ok(d) => ExprKind::Decimal(d),
-                Err(_) => {
-                    return self.bad_literal(span, format!("`{text}` is not a valid decimal"));
-                }
-            },
-            Rule::percent => {
-                let digits = text.trim_end_matches('%');
-                match Decimal::from_str(digits) {
-                    Ok(d) => ExprKind::Percent(d / Decimal::ONE_HUNDRED),
-                    Err(_) => {
-                        return self
-                            .bad_literal(span, format!("`{text}` is not a valid percentage"));
-                    }
-                }
-            }
-            Rule::money => {
-                let mut parts = pair.into_inner();
-                let amount = parts.next()?;
-                let code = parts.next()?;
-                match Decimal::from_str(amount.as_str()) {
-                    Ok(d) => ExprKind::Money {
-                        amount: d,
-                        currency: self.ident(&code),
-                    },
-                    Err(_) => {
-                        return self.bad_literal(
-                            span,
-                            format!("`{}` is not a valid amount", amount.as_str()),
-                        );
-                    }
-                }
-            }
-            Rule::date => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-                Ok(d) => ExprKind::Date(d),
-                Err(_) => {
-                    return self.bad_literal(span, format!("`{text}` is not a calendar date"));
-                }
-            },
-            Rule::string => ExprKind::Text(self.string(pair).value),
-            Rule::boolean => ExprKind::Bool(text == "true"),
-            Rule::ident => ExprKind::Name(self.ident(&pair)),
-            Rule::list => {
-                let items = Self::children(pair)
-                    .map(|p| self.expr(p))
-                    .collect::<Option<Vec<_>>>()?;
-                ExprKind::List(items)
-            }
-            _ => return None,
-        };
-        Some(Expr { kind, span })
-    }
-
-    fn bad_literal(&mut self, span: Span, message: String) -> Option<Expr> {
-        self.diagnostics
-            .push(Diagnostic::error(Code::BadLiteral, message, span));
-        Some(Expr {
-            kind: ExprKind::Error,
-            span,
-        })
-    }
-}
-
-fn binary_op(text: &str) -> Option<BinaryOp> {
-    Some(match text {
-        "+" => BinaryOp::Add,
-        "-" => BinaryOp::Sub,
-        "*" => BinaryOp::Mul,
-        "/" => BinaryOp::Div,
-        "==" => BinaryOp::Eq,
-        "!=" => BinaryOp::Ne,
-        "<" => BinaryOp::Lt,
-        "<=" => BinaryOp::Le,
-        ">" => BinaryOp::Gt,
-        ">=" => BinaryOp::Ge,
-        "in" => BinaryOp::In,
-        "and" => BinaryOp::And,
-        "or" => BinaryOp::Or,
-        _ => return None,
-    })
 }
 
 /// Keyword and punctuation tokens: structure only, no content.

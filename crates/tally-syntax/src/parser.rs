@@ -3,11 +3,10 @@
 //! so a missing `}` in the header does not hide a misspelt field further down.
 
 use crate::ast::File;
-use crate::lower;
+use crate::{depth, hints, lower};
 use pest::Parser;
 use pest::error::{ErrorVariant, InputLocation};
-use tally_diagnostics::{Code, Diagnostic};
-use tally_diagnostics::{LineIndex, Span};
+use tally_diagnostics::{Code, Diagnostic, LineIndex, Names, Span};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../../../grammar/tally.pest"]
@@ -24,8 +23,20 @@ pub struct Parsed {
 pub fn parse(source: &str) -> Parsed {
     let index = LineIndex::new(source);
     let mut parsed = Parsed::default();
+    let mut deep = depth::deep_brackets(source).into_iter().peekable();
     let mut at = skip_trivia(source, 0);
     while at < source.len() {
+        // Brackets nested past the limit: pest would recurse once per bracket, so the item is
+        // reported and skipped before pest sees it.
+        while deep.next_if(|p| *p < at).is_some() {}
+        if let Some(&p) = deep.peek()
+            && p < next_item_start(source, &index, at, at)
+        {
+            parsed.diagnostics.push(depth::too_many_brackets(p));
+            parsed.file.incomplete = true;
+            at = next_item_start(source, &index, at, p);
+            continue;
+        }
         let rest = source.get(at..).unwrap_or("");
         match TallyParser::parse(Rule::item_full, rest) {
             Ok(mut pairs) => {
@@ -34,10 +45,13 @@ pub fn parse(source: &str) -> Parsed {
                 };
                 let consumed = pair.as_span().end();
                 let mut lowering = lower::Lowering::new(at);
-                if let Some(item) = lowering.item(pair) {
+                let item = lowering.item(pair);
+                parsed.diagnostics.append(&mut lowering.diagnostics);
+                if lowering.too_deep {
+                    parsed.file.incomplete = true;
+                } else if let Some(item) = item {
                     parsed.file.items.push(item);
                 }
-                parsed.diagnostics.append(&mut lowering.diagnostics);
                 at = skip_trivia(source, at + consumed.max(1));
             }
             Err(error) => {
@@ -126,7 +140,7 @@ fn skip_blanks(source: &str, mut at: usize) -> usize {
 }
 
 /// Does this text begin a top-level item: `customer`, `use`, `let`, or `name qty|amount =`?
-fn starts_item(text: &str) -> bool {
+pub(crate) fn starts_item(text: &str) -> bool {
     let (first, rest) = split_word(text);
     match first {
         "customer" | "use" | "let" => true,
@@ -152,6 +166,11 @@ fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -
         InputLocation::Span((s, _)) => s,
     };
     let mut at = item_start + offset;
+    if let ErrorVariant::CustomError { message } = &error.variant
+        && message.ends_with("limit reached")
+    {
+        return depth::parser_out_of_stack(Span::new(at, at + 1));
+    }
     let mut found = found_token(source, at);
     // An error at the start of the next item is really "something missing at the end of this
     // one": point after the last token, not at the next line.
@@ -196,39 +215,78 @@ fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -
     if expected.is_empty() {
         message = format!("unexpected {found_text}");
     }
-    let mut diagnostic = Diagnostic::error(Code::Syntax, message, span);
-    if wanted_brace && let Some(open) = unclosed_brace(source, item_start, at) {
-        diagnostic = diagnostic
-            .with_label_message("expected `}` before this")
-            .with_secondary(Span::new(open, open + 1), "this `{` is never closed")
-            .with_help("add `}` to close the block");
-    } else if let Some(keyword) = misspelt_keyword(source, item_start, at) {
-        diagnostic = diagnostic.with_help(format!("did you mean `{keyword}`?"));
-    } else if item_start == at {
-        diagnostic = diagnostic.with_help(
-            "a rule file holds `customer { ... }`, `use ...`, `let name = ...` and lines like `support qty = count(staff) price 25.00`",
-        );
-    }
-    diagnostic
+    let diagnostic = Diagnostic::error(Code::Syntax, message, span);
+    // pest names the rules it tried, not the strings: `in` stands for every comparison.
+    let comparison_expected = matches!(&error.variant, ErrorVariant::ParsingError { positives, .. }
+        if positives.iter().any(|r| matches!(r, Rule::cmp_op | Rule::kw_in)));
+    let expected = Expected {
+        brace: wanted_brace,
+        comparison: comparison_expected,
+    };
+    advise(diagnostic, source, item_start, at, expected)
 }
 
-/// The word just before the error, when it looks like a misspelt clause keyword (`pricee`).
-fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<&'static str> {
+/// What the grammar would have accepted where it failed, as far as the advice needs it.
+#[derive(Debug, Clone, Copy)]
+struct Expected {
+    /// A `}`.
+    brace: bool,
+    /// A comparison operator.
+    comparison: bool,
+}
+
+/// The help for a syntax error at `at`: the block left open, a common slip, a misspelt
+/// keyword, or what a file holds.
+fn advise(
+    diagnostic: Diagnostic,
+    source: &str,
+    item_start: usize,
+    at: usize,
+    expected: Expected,
+) -> Diagnostic {
+    if expected.brace
+        && let Some(open) = unclosed_brace(source, item_start, at)
+    {
+        diagnostic
+            .with_label_message("expected `}` before this")
+            .with_secondary(Span::new(open, open + 1), "this `{` is never closed")
+            .with_help("add `}` to close the block")
+    } else if let Some(slip) = hints::slip(source, item_start, at, expected.comparison) {
+        slip.apply(diagnostic)
+    } else if let Some((word, span)) = misspelt_keyword(source, item_start, at) {
+        let candidates: Vec<&str> = keywords().collect();
+        diagnostic.with_name_help(span, &Names::new(word, candidates))
+    } else if item_start == at {
+        diagnostic.with_help(
+            "a rule file holds `customer { ... }`, `use ...`, `let name = ...` and lines like `support qty = count(staff) price 25.00`",
+        )
+    } else {
+        diagnostic
+    }
+}
+
+/// The word just before the error and its span, when it looks like a misspelt keyword
+/// (`pricee`).
+fn misspelt_keyword(source: &str, item_start: usize, at: usize) -> Option<(&str, Span)> {
     let before = source.get(item_start..at)?.trim_end();
     let start = before
         .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .map_or(0, |i| i + 1);
     let word = before.get(start..)?;
-    let keywords = CLAUSE_WORDS
-        .iter()
-        .chain(&["customer", "tenant", "currency", "where"]);
-    if word.is_empty() || keywords.clone().any(|k| *k == word) {
+    if word.len() <= 2 || keywords().any(|k| k == word) {
         return None;
     }
-    if word.len() <= 2 {
-        return None;
-    }
-    tally_diagnostics::closest(word, keywords.copied())
+    let candidates: Vec<&str> = keywords().collect();
+    Names::new(word, candidates).closest()?;
+    let start = item_start + start;
+    Some((word, Span::new(start, start + word.len())))
+}
+
+/// The keywords a misspelt word is compared with: the clause words and the header's.
+fn keywords() -> impl Iterator<Item = &'static str> + Clone {
+    CLAUSE_WORDS
+        .into_iter()
+        .chain(["customer", "tenant", "currency", "where"])
 }
 
 /// The token at `at`, for "found `...`": a word, a quoted string, or one character.

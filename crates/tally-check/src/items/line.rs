@@ -1,0 +1,133 @@
+//! One line: its quantity or amount, then each clause once (a dated price may repeat), then the
+//! clauses that need or exclude one another, then the nesting limit.
+
+use crate::expr::Scope;
+use crate::{Checker, LineDecl};
+use std::collections::BTreeMap;
+use tally_diagnostics::{Code, Diagnostic, Span};
+use tally_ir::{Billing, LineKind, LineRounding, Measure, Prorate, TExpr, Term, Trueup};
+use tally_syntax::ast::{self, ClauseKind};
+
+impl Checker<'_> {
+    pub(super) fn line(&mut self, line: &ast::Line) {
+        let value = self.expr(&line.value, Scope::default());
+        let (kind, value) = match line.kind {
+            ast::LineKind::Qty => (LineKind::Qty, self.quantity(value)),
+            ast::LineKind::Amount => (LineKind::Amount, self.money(value, "an amount")),
+        };
+        let mut decl = new_decl(line, kind, value);
+        let mut seen: BTreeMap<&'static str, Span> = BTreeMap::new();
+        for clause in &line.clauses {
+            let keyword = clause.kind.keyword();
+            // A price schedule has one `from` clause per change.
+            let repeatable = matches!(clause.kind, ClauseKind::DatedPrice { .. });
+            if let Some(first) = seen.get(keyword).filter(|_| !repeatable) {
+                self.report(
+                    Diagnostic::error(
+                        Code::BadClause,
+                        format!("`{keyword}` is given twice"),
+                        clause.keyword,
+                    )
+                    .with_secondary(*first, "first given here"),
+                );
+                continue;
+            }
+            seen.insert(keyword, clause.keyword);
+            self.clause(line, clause, &mut decl);
+        }
+        self.clause_combinations(&decl, line);
+        self.line_nesting(&decl);
+        self.lines.push(decl);
+    }
+
+    /// One clause, checked into the line's declaration.
+    fn clause(&mut self, line: &ast::Line, clause: &ast::Clause, decl: &mut LineDecl) {
+        match &clause.kind {
+            ClauseKind::Price(e) => decl.price = self.price(line, clause, e),
+            ClauseKind::Minimum(e) => decl.minimum = self.minimum(line, clause, e),
+            ClauseKind::Included(e) => decl.included = self.included(line, clause, e),
+            ClauseKind::Tiers { mode, tiers } => {
+                self.quantity_only(line, clause, "tiers");
+                decl.tiers = self.tiers(mode, tiers);
+            }
+            ClauseKind::Bundle(items) => decl.bundle = self.bundle(line, clause, items),
+            ClauseKind::DatedPrice { from, until, price } => {
+                let dated = self.dated_price(line, clause, from, until.as_ref(), price);
+                decl.dated_prices.extend(dated);
+            }
+            ClauseKind::Split { key, otherwise } => {
+                decl.split = self.split_clause(key, otherwise.as_ref(), &decl.value);
+            }
+            ClauseKind::Product(s) => decl.product = self.non_empty(s, "product"),
+            ClauseKind::Description(s) => decl.description = self.non_empty(s, "description"),
+            ClauseKind::Agreement(s) => decl.agreement = self.non_empty(s, "agreement"),
+            ClauseKind::Billing(word) => {
+                decl.billing = self.word(word, "billing", &Billing::ALL, Billing::name);
+            }
+            ClauseKind::Term(word) => decl.term = self.word(word, "term", &Term::ALL, Term::name),
+            ClauseKind::Rounding(word) => {
+                decl.rounding = self.word(word, "rounding", &LineRounding::ALL, LineRounding::name);
+            }
+            ClauseKind::Prorate(word) => {
+                decl.prorate = self.word(word, "proration", &Prorate::ALL, Prorate::name);
+                self.quantity_only(line, clause, "prorate");
+            }
+            ClauseKind::Measure(word) => {
+                decl.measure = self.word(word, "measure", &Measure::ALL, Measure::name);
+                self.quantity_only(line, clause, "measure");
+            }
+            ClauseKind::Trueup(word) => {
+                decl.trueup = self.word(word, "true-up", &Trueup::ALL, Trueup::name);
+            }
+        }
+    }
+
+    /// Every expression of the line, with the definitions it uses counted in place, within the
+    /// nesting limit (each expression as written already is: the parser saw to that).
+    fn line_nesting(&mut self, decl: &LineDecl) {
+        let expressions = std::iter::once(&decl.value)
+            .chain(&decl.price)
+            .chain(&decl.minimum)
+            .chain(&decl.included)
+            .chain(
+                decl.tiers
+                    .iter()
+                    .flat_map(|t| t.tiers.iter().map(|(_, p)| p)),
+            )
+            .chain(decl.dated_prices.iter().map(|d| &d.price))
+            .chain(decl.bundle.iter().map(|(_, p)| p));
+        let measures: Vec<(crate::limits::Measure, Span)> = expressions
+            .map(|e: &TExpr| (self.measure(e), e.span))
+            .collect();
+        for (measure, span) in measures {
+            self.within_nesting(&measure, span);
+        }
+    }
+}
+
+/// A line's declaration before its clauses.
+fn new_decl(line: &ast::Line, kind: LineKind, value: TExpr) -> LineDecl {
+    LineDecl {
+        name: line.name.name.clone(),
+        name_span: line.name.span,
+        span: line.span,
+        kind,
+        value,
+        price: None,
+        minimum: None,
+        included: None,
+        tiers: None,
+        dated_prices: Vec::new(),
+        bundle: Vec::new(),
+        split: None,
+        product: None,
+        description: None,
+        agreement: None,
+        billing: None,
+        term: None,
+        rounding: None,
+        prorate: None,
+        measure: None,
+        trueup: None,
+    }
+}
