@@ -67,6 +67,16 @@ pub fn main() -> ExitCode {
     exit::code(result)
 }
 
+/// What `tally check PATHS` reports for people, and whether any of it is an error, computed
+/// in-process (for tests that snapshot it). Paths are relative to the current directory, as on
+/// the command line.
+pub fn check_report(paths: &[std::path::PathBuf]) -> Result<(bool, String), String> {
+    let loaded = load::load(tally_db::Database::default(), paths).map_err(|f| format!("{f:?}"))?;
+    let problems = tally_driver::diagnostics(&loaded.db, &loaded.roots);
+    let errors = problems.iter().any(|p| p.diagnostic.is_error());
+    Ok((errors, render::human_report(&loaded.db, &problems)))
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Check(args) => command::check::run(args),

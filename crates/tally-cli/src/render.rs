@@ -238,25 +238,29 @@ fn by_file<'a>(
 
 /// Prints diagnostics for people on standard error.
 pub fn print_human(db: &Database, problems: &[FileDiagnostic]) {
-    let mut stderr = std::io::stderr().lock();
+    let _ = write!(std::io::stderr().lock(), "{}", human_report(db, problems));
+}
+
+/// Diagnostics for people, as `tally check` prints them.
+pub fn human_report(db: &Database, problems: &[FileDiagnostic]) -> String {
+    let mut out = String::new();
     for (source, diagnostics) in by_file(db, problems) {
         for (i, diagnostic) in diagnostics.iter().enumerate() {
-            let text = if i < RENDERED_IN_FULL {
-                human(&source, diagnostic)
+            if i < RENDERED_IN_FULL {
+                out.push_str(&human(&source, diagnostic));
             } else {
-                brief(&source, diagnostic)
-            };
-            let _ = write!(stderr, "{text}");
+                out.push_str(&brief(&source, diagnostic));
+            }
         }
         if diagnostics.len() > RENDERED_IN_FULL {
-            let _ = writeln!(
-                stderr,
-                "{}: {} problems, the first {RENDERED_IN_FULL} shown in full",
+            out.push_str(&format!(
+                "{}: {} problems, the first {RENDERED_IN_FULL} shown in full\n",
                 source.name,
                 diagnostics.len()
-            );
+            ));
         }
     }
+    out
 }
 
 /// Prints diagnostics as one JSON array on standard output.

@@ -113,3 +113,24 @@ fn every_standard_module_checks_cleanly() {
         assert!(diagnostics.is_empty(), "{key}: {diagnostics:?}");
     }
 }
+
+/// A program is never linked from rules that do not check: syntax errors in a module, or
+/// errors in the customer file, refuse with T0601 and name the file.
+#[test]
+fn rules_with_errors_have_no_program() {
+    let mut db = Database::default();
+    let module = db.set_file("shared.tally", "let broken = (\n".to_string());
+    let using = db.set_file(
+        "a.tally",
+        format!("{}use \"shared.tally\"\n", customer("a", "25.00")),
+    );
+    assert!(!tally_db::diagnostics(&db, module).is_empty());
+    let refusal = tally_db::program(&db, using).as_ref().unwrap_err();
+    assert_eq!(refusal.code, tally_diagnostics::Code::RulesHaveErrors);
+    assert!(refusal.message.contains("`a.tally`"), "{}", refusal.message);
+
+    let typo = db.set_file("b.tally", customer("b", "twenty"));
+    let refusal = tally_db::program(&db, typo).as_ref().unwrap_err();
+    assert_eq!(refusal.code, tally_diagnostics::Code::RulesHaveErrors);
+    assert!(refusal.message.contains("`b.tally`"), "{}", refusal.message);
+}
