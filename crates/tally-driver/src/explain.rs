@@ -130,21 +130,6 @@ pub fn explain(
         .into_iter()
         .filter(|l| l.line == rule.name)
         .collect();
-    let pricing = match (
-        tally_plan::rounded_unit_price(rule, result),
-        result.unit_price,
-        &result.tiers,
-    ) {
-        (Some(rounded), Some(price), _) => Pricing::Unit {
-            price,
-            rounded,
-            rounding: rule.rounding,
-        },
-        (_, _, Some(tiers)) => Pricing::Tiers(tiers.clone()),
-        _ if !result.bundle.is_empty() => Pricing::Bundle(result.bundle.len()),
-        _ if result.amount.is_some() => Pricing::Amount,
-        _ => Pricing::Catalogue,
-    };
     Ok(Explanation {
         line: rule.name.clone(),
         description: rule.description.clone(),
@@ -158,7 +143,7 @@ pub fn explain(
             minimum,
             counted: result.quantity.unwrap_or(0),
         }),
-        pricing,
+        pricing: pricing(rule, result),
         amount: result
             .amount
             .zip(tally_plan::rounded_amount(rule, result))
@@ -172,6 +157,25 @@ pub fn explain(
             .collect(),
         invoice_lines,
     })
+}
+
+/// How the line is priced, with the rounded figures the plan uses.
+fn pricing(rule: &tally_ir::Line, result: &tally_eval::LineResult) -> Pricing {
+    match (
+        tally_plan::rounded_unit_price(rule, result),
+        result.unit_price,
+        &result.tiers,
+    ) {
+        (Some(rounded), Some(price), _) => Pricing::Unit {
+            price,
+            rounded,
+            rounding: rule.rounding,
+        },
+        (_, _, Some(tiers)) => Pricing::Tiers(tiers.clone()),
+        _ if !result.bundle.is_empty() => Pricing::Bundle(result.bundle.len()),
+        _ if result.amount.is_some() => Pricing::Amount,
+        _ => Pricing::Catalogue,
+    }
 }
 
 /// The explanation as plain text, indented, one fact a line.
