@@ -47,14 +47,20 @@ pub enum ProrationRounding {
     HalfUp,
     /// As `HalfUp` with halves to the even digit.
     HalfEven,
+    /// `round_half_up(unit / cycle * days) * qty`: the per-unit prorated price is rounded to
+    /// the minor unit first, then multiplied by the quantity. ConnectWise Manage's proration
+    /// (22.00 for 17 of 31 days is 12.06 a unit, so 2 units are 24.12, where rounding the
+    /// product would give 24.13).
+    UnitHalfUp,
 }
 
 impl ProrationRounding {
-    pub const ALL: [ProrationRounding; 4] = [
+    pub const ALL: [ProrationRounding; 5] = [
         ProrationRounding::TruncateProduct,
         ProrationRounding::TruncateUnit,
         ProrationRounding::HalfUp,
         ProrationRounding::HalfEven,
+        ProrationRounding::UnitHalfUp,
     ];
 
     /// The snake_case name used in rule files.
@@ -64,6 +70,7 @@ impl ProrationRounding {
             ProrationRounding::TruncateUnit => "truncate_unit",
             ProrationRounding::HalfUp => "half_up",
             ProrationRounding::HalfEven => "half_even",
+            ProrationRounding::UnitHalfUp => "unit_half_up",
         }
     }
 
@@ -87,7 +94,7 @@ pub struct Prorated {
     /// Price per unit for this part of the cycle, as Microsoft's
     /// `EffectiveUnitPrice`: `unit * days / cycle` unrounded (normalized,
     /// up to 28 digits) for `TruncateProduct` and the half modes, truncated
-    /// to the minor unit for `TruncateUnit`. Carries the unit price's sign,
+    /// to the minor unit for `TruncateUnit` (rounded half up for `UnitHalfUp`). Carries the unit price's sign,
     /// not the quantity's (a refund has a positive effective price and a
     /// negative quantity; Microsoft prints the price negative instead).
     pub effective_unit_price: Decimal,
@@ -134,6 +141,10 @@ pub fn prorate(
         ProrationRounding::TruncateUnit => {
             let unit = Rounding::Truncate.apply(exact_unit, places);
             // Exact: a minor-unit price times an integer.
+            (mul(unit, qty)?, unit)
+        }
+        ProrationRounding::UnitHalfUp => {
+            let unit = Rounding::HalfUp.apply(exact_unit, places);
             (mul(unit, qty)?, unit)
         }
         ProrationRounding::TruncateProduct => {

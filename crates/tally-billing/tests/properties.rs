@@ -116,7 +116,8 @@ proptest! {
 
     /// Prorating consecutive segments and summing differs from the whole
     /// cycle by at most one minor unit per segment (one per unit per segment
-    /// for `TruncateUnit`, which rounds before multiplying by the quantity).
+    /// for `TruncateUnit` and `UnitHalfUp`, which round before multiplying by
+    /// the quantity).
     /// That is why Tally prorates each segment explicitly instead of
     /// deriving pieces from a total.
     #[test]
@@ -126,7 +127,9 @@ proptest! {
         let whole = amount(unit, qty, cycle, cycle, mode);
         let pieces: Decimal = segments.iter().map(|d| amount(unit, qty, *d, cycle, mode)).sum();
         let per_segment = match mode {
-            ProrationRounding::TruncateUnit => Decimal::from(qty.abs()),
+            ProrationRounding::TruncateUnit | ProrationRounding::UnitHalfUp => {
+                Decimal::from(qty.abs())
+            }
             _ => Decimal::ONE,
         };
         let bound = Decimal::new(1, 2) * per_segment * Decimal::from(segments.len());

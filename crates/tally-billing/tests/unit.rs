@@ -48,6 +48,21 @@ fn inclusive_days_counts_both_ends() {
     assert_eq!(p.amount.to_string(), "12.06 USD");
 }
 
+/// ConnectWise prorates per unit: 22.00 × 17/31 = 12.0645… is 12.06 a unit, so 2 units are
+/// 24.12; rounding the product (24.129…) would give 24.13.
+#[test]
+fn connectwise_rounds_the_prorated_unit_price_then_multiplies() {
+    let days = inclusive_days(date(2026, 7, 15), date(2026, 7, 31));
+    let per_unit = prorate(usd(dec("22")), 2, days, 31, ProrationRounding::UnitHalfUp).unwrap();
+    assert_eq!(per_unit.amount.to_string(), "24.12 USD");
+    assert_eq!(per_unit.effective_unit_price, dec("12.06"));
+    let product = prorate(usd(dec("22")), 2, days, 31, ProrationRounding::HalfUp).unwrap();
+    assert_eq!(product.amount.to_string(), "24.13 USD");
+    // A refund is the exact negation of the charge.
+    let refund = prorate(usd(dec("22")), -2, days, 31, ProrationRounding::UnitHalfUp).unwrap();
+    assert_eq!(refund.amount.to_string(), "-24.12 USD");
+}
+
 #[test]
 fn billing_periods_start_on_the_billing_day() {
     let p = Some((date(2026, 10, 15), date(2026, 11, 14)));
@@ -223,7 +238,13 @@ fn names_round_trip() {
     let names: Vec<_> = ProrationRounding::ALL.iter().map(|r| r.name()).collect();
     assert_eq!(
         names,
-        ["truncate_product", "truncate_unit", "half_up", "half_even"]
+        [
+            "truncate_product",
+            "truncate_unit",
+            "half_up",
+            "half_even",
+            "unit_half_up"
+        ]
     );
     assert_eq!(ProrationRounding::from_name("Half_Up"), None);
     for a in MonthAnchor::ALL {

@@ -6,8 +6,8 @@ use crate::{Checked, LineDecl, SplitDecl};
 use std::collections::BTreeMap;
 use tally_diagnostics::{Code, Diagnostic, Span};
 use tally_ir::{
-    Billing, Customer, LetId, Line, LineKind, Measure, Program, Resold, Source, Sources, Split,
-    TExpr, TExprKind, Term,
+    Billing, Customer, LetId, Line, LineKind, LineRounding, Measure, Program, Prorate, PsaKind,
+    Resold, Source, Sources, Split, TExpr, TExprKind, Term,
 };
 
 /// Links a checked customer file with the checked modules it uses (directly or not).
@@ -119,7 +119,7 @@ fn line(l: &LineDecl, file: &Checked, lets: &BTreeMap<LetId, TExpr>) -> Line {
         agreement: l.agreement.clone(),
         billing,
         term: l.term,
-        rounding: l.rounding.unwrap_or_default(),
+        rounding: l.rounding.unwrap_or_else(|| default_rounding(l, file)),
         prorate: l.prorate.unwrap_or_default(),
         measure: l.measure.unwrap_or(match billing {
             Billing::Advance => Measure::Start,
@@ -131,6 +131,21 @@ fn line(l: &LineDecl, file: &Checked, lets: &BTreeMap<LetId, TExpr>) -> Line {
             azure: reads_usage(&l.value, lets),
         },
         quantity_skus,
+    }
+}
+
+/// Half up, except that a prorated line of a ConnectWise customer rounds as ConnectWise does
+/// (per unit, then times the quantity), so the plan equals what the PSA will invoice.
+fn default_rounding(l: &LineDecl, file: &Checked) -> LineRounding {
+    let connectwise = file
+        .customer
+        .as_ref()
+        .and_then(|c| c.psa.as_ref())
+        .is_some_and(|p| p.kind == PsaKind::ConnectWise);
+    if connectwise && l.prorate == Some(Prorate::Daily) {
+        LineRounding::UnitHalfUp
+    } else {
+        LineRounding::HalfUp
     }
 }
 

@@ -47,15 +47,20 @@ pub enum LineRounding {
     Truncate,
     TruncateProduct,
     TruncateUnit,
+    /// Half up, and a prorated charge rounds its per-unit price before multiplying by the
+    /// quantity: ConnectWise Manage's proration, the default for `psa connectwise` customers'
+    /// prorated lines.
+    UnitHalfUp,
 }
 
 impl LineRounding {
-    pub const ALL: [LineRounding; 5] = [
+    pub const ALL: [LineRounding; 6] = [
         LineRounding::HalfUp,
         LineRounding::HalfEven,
         LineRounding::Truncate,
         LineRounding::TruncateProduct,
         LineRounding::TruncateUnit,
+        LineRounding::UnitHalfUp,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,13 +70,14 @@ impl LineRounding {
             LineRounding::Truncate => "truncate",
             LineRounding::TruncateProduct => "truncate_product",
             LineRounding::TruncateUnit => "truncate_unit",
+            LineRounding::UnitHalfUp => "unit_half_up",
         }
     }
 
     /// The rounding of a unit price or an amount to the minor unit.
     pub fn money(self) -> Rounding {
         match self {
-            LineRounding::HalfUp => Rounding::HalfUp,
+            LineRounding::HalfUp | LineRounding::UnitHalfUp => Rounding::HalfUp,
             LineRounding::HalfEven => Rounding::HalfEven,
             LineRounding::Truncate | LineRounding::TruncateProduct | LineRounding::TruncateUnit => {
                 Rounding::Truncate
@@ -88,6 +94,7 @@ impl LineRounding {
                 ProrationRounding::TruncateProduct
             }
             LineRounding::TruncateUnit => ProrationRounding::TruncateUnit,
+            LineRounding::UnitHalfUp => ProrationRounding::UnitHalfUp,
         }
     }
 }

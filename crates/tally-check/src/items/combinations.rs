@@ -120,7 +120,8 @@ impl Checker<'_> {
         }
     }
 
-    /// Microsoft's two proration roundings only differ from `truncate` on prorated charges.
+    /// Microsoft's two proration roundings only differ from `truncate`, and ConnectWise's from
+    /// `half_up`, on prorated charges.
     fn rounding_needs(&mut self, decl: &LineDecl, clauses: &Clauses<'_>, prorated: bool) {
         if matches!(
             decl.rounding,
@@ -134,6 +135,16 @@ impl Checker<'_> {
                     clauses.span_of("rounding"),
                 )
                 .with_help("use `truncate` (the same on charges that are not prorated), or add `prorate daily` if the line is meant to be prorated"),
+            );
+        }
+        if decl.rounding == Some(LineRounding::UnitHalfUp) && !prorated {
+            self.report(
+                Diagnostic::warning(
+                    Code::BadClause,
+                    "this rounding only differs from `half_up` on prorated charges",
+                    clauses.span_of("rounding"),
+                )
+                .with_help("use `half_up` (the same on charges that are not prorated), or add `prorate daily` if the line is meant to be prorated"),
             );
         }
     }
