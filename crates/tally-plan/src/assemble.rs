@@ -192,6 +192,25 @@ impl Customer<'_> {
                 }
                 _ => Ok(vec![(base, amount)]),
             },
+            (Some(split), Some(history), Some(price)) if rule.prorate == Prorate::Daily => {
+                // Prorate the whole line, then share each charge out exactly.
+                let mut parts = Vec::new();
+                let lines = self
+                    .prorated_lines(rule, result, base, amount, history, price)
+                    .map_err(error)?;
+                for (index, (line, charge)) in lines.into_iter().enumerate() {
+                    let shared = match (index, rule.billing, charge) {
+                        (0, Billing::Advance, _) => {
+                            let q = billed_quantity(&line).map_err(error)?;
+                            split_line(rule, result, line, q, unit_price, charge, split)
+                        }
+                        (_, _, Some(charge)) => split_charge(rule, line, charge, split),
+                        (_, _, None) => Ok(vec![(line, None)]),
+                    };
+                    parts.extend(shared.map_err(error)?);
+                }
+                Ok(parts)
+            }
             (Some(split), _, _) => {
                 split_line(rule, result, base, quantity, unit_price, amount, split).map_err(error)
             }
@@ -372,13 +391,7 @@ fn split_line(
     amount: Option<Money>,
     split: &tally_eval::SplitWeights,
 ) -> Result<Vec<(PlanLine, Option<Money>)>, String> {
-    let mut weights: Vec<u64> = split.groups.iter().map(|(_, w)| *w).collect();
-    if weights.iter().all(|w| *w == 0) {
-        // No users at all (a minimum with nobody to count): everything goes to the last bucket.
-        if let Some(last) = weights.last_mut() {
-            *last = 1;
-        }
-    }
+    let weights = split_weights(split);
     let describe_groups = split
         .groups
         .iter()
@@ -438,6 +451,60 @@ fn split_line(
             split.key
         ));
         out.push((line, part_amount));
+    }
+    Ok(out)
+}
+
+fn billed_quantity(line: &PlanLine) -> Result<u64, String> {
+    u64::try_from(line.quantity).map_err(|e| e.to_string())
+}
+
+/// The split users' weights; with nobody to count (a minimum alone), everything goes to the
+/// last bucket.
+fn split_weights(split: &tally_eval::SplitWeights) -> Vec<u64> {
+    let mut weights: Vec<u64> = split.groups.iter().map(|(_, w)| *w).collect();
+    if weights.iter().all(|w| *w == 0)
+        && let Some(last) = weights.last_mut()
+    {
+        *last = 1;
+    }
+    weights
+}
+
+/// One prorated charge shared out by group: its units by largest remainder over the users, its
+/// amount in proportion to those units, so both add up exactly to the charge.
+fn split_charge(
+    rule: &Line,
+    line: PlanLine,
+    charge: Money,
+    split: &tally_eval::SplitWeights,
+) -> Result<Parts, String> {
+    let units = allocate_units(line.quantity.unsigned_abs(), &split_weights(split))
+        .map_err(|e| e.to_string())?;
+    let amounts = allocate_money(charge, &units).map_err(|e| e.to_string())?;
+    let sign = line.quantity.signum();
+    let prefix = format!("{}: ", rule.description);
+    let rest = line
+        .description
+        .strip_prefix(&prefix)
+        .unwrap_or(&line.description)
+        .to_string();
+    let mut out = Vec::new();
+    for (((group, users), part_units), part_amount) in split.groups.iter().zip(units).zip(amounts) {
+        if part_units == 0 {
+            continue;
+        }
+        let mut part = line.clone();
+        part.id = format!("{}/{}={}", line.id, split.key, group);
+        part.quantity = sign * i64::try_from(part_units).map_err(|e| e.to_string())?;
+        part.description = format!("{}: {group}: {rest}", rule.description);
+        part.amount = Some(part_amount.to_minor_unit());
+        part.split = Some(SplitPart {
+            key: split.key.to_string(),
+            value: group.clone(),
+            users: *users,
+        });
+        out.push((part, Some(part_amount)));
     }
     Ok(out)
 }

@@ -41,16 +41,6 @@ impl Checker<'_> {
                 .with_help("proration divides a price by days: add `price ...`"),
             );
         }
-        if prorated && decl.split.is_some() {
-            self.report(
-                Diagnostic::error(
-                    Code::BadClause,
-                    "a prorated line cannot be split yet",
-                    clauses.span_of("split by"),
-                )
-                .with_help("bill the split and the proration on two lines"),
-            );
-        }
         self.rounding_needs(decl, &clauses, prorated);
     }
 
@@ -176,11 +166,12 @@ mod tests {
             found("a qty = 1 prorate daily\n"),
             ["a prorated line needs a price"]
         );
-        assert_eq!(
+        // A prorated line may be split: the charges are shared out after proration.
+        assert!(
             found(
                 "a qty = count(m365.users) price 1.00 prorate daily split by department otherwise \"X\"\n"
-            ),
-            ["a prorated line cannot be split yet"]
+            )
+            .is_empty()
         );
     }
 
