@@ -1,7 +1,9 @@
 //! A line's price schedule (`from DATE [until DATE] price ...`). Open-ended prices (no `until`)
 //! form a schedule: each lasts until the next one starts. A price with an `until` overrides the
-//! schedule for its days, so it may neither overlap another such price nor straddle a change
-//! of the schedule. Two open-ended prices may not start on the same day.
+//! schedule for its days, whatever the schedule does meanwhile (a promotion over a price
+//! change is well defined: the promotion, then the schedule's price of the day it ends), so it
+//! may only not overlap another such price. Two open-ended prices may not start on the same
+//! day.
 
 use crate::{Checker, LineDecl};
 use tally_diagnostics::{Code, Diagnostic};
@@ -66,11 +68,6 @@ impl Checker<'_> {
                     self.clash(b, a, b.from);
                 }
             }
-            for o in &open {
-                if a.from < o.from && o.from <= a_until {
-                    self.clash(o, a, o.from);
-                }
-            }
         }
     }
 
@@ -102,13 +99,11 @@ mod tests {
     fn a_bounded_price_overrides_the_schedule_for_its_days_only() {
         // Open-ended prices follow one another; a bounded one inside one of them is fine.
         assert!(found("a qty = 1 price 1.00 from 2026-01-01 price 2.00 from 2026-07-01 price 3.00 from 2026-02-01 until 2026-02-28 price 0.00\n").is_empty());
-        // ... but it may not straddle a change of the schedule, nor overlap another.
-        assert_eq!(
-            found(
-                "a qty = 1 from 2026-01-01 price 2.00 from 2026-07-01 price 3.00 from 2026-06-01 until 2026-07-31 price 0.00\n"
-            ),
-            ["two prices are in force on 2026-07-01"]
-        );
+        // Over a change of the schedule too, starting before it or on its day: the bounded
+        // price wins for its days (both orders were once treated differently).
+        assert!(found("a qty = 1 from 2026-01-01 price 2.00 from 2026-07-01 price 3.00 from 2026-06-01 until 2026-07-31 price 0.00\n").is_empty());
+        assert!(found("a qty = 1 from 2026-01-01 price 2.00 from 2026-07-01 price 3.00 from 2026-07-01 until 2026-07-31 price 0.00\n").is_empty());
+        // But two bounded prices may not overlap, nor two open ones start on one day.
         assert_eq!(
             found(
                 "a qty = 1 from 2026-01-01 until 2026-03-31 price 2.00 from 2026-03-01 until 2026-04-30 price 3.00\n"
