@@ -128,6 +128,8 @@ struct Customer<'a> {
 /// units.
 struct Billed {
     quantity: u64,
+    /// The count after the minimum, before included units.
+    after_minimum: u64,
     minimum: Option<MinimumApplied>,
     included: Option<u64>,
 }
@@ -146,17 +148,14 @@ fn billed(rule: &Line, result: &LineResult) -> Billed {
     let included = result
         .included
         .filter(|i| *i > 0 && result.quantity.is_some());
+    let after_minimum = minimum.as_ref().map_or(counted, |m| m.minimum);
     let quantity = peak.map_or_else(
-        || {
-            minimum
-                .as_ref()
-                .map_or(counted, |m| m.minimum)
-                .saturating_sub(included.unwrap_or(0))
-        },
+        || after_minimum.saturating_sub(included.unwrap_or(0)),
         |p| p.billed,
     );
     Billed {
         quantity,
+        after_minimum,
         minimum,
         included,
     }
@@ -170,6 +169,8 @@ impl Customer<'_> {
         let error = |message: String| plan_error(rule, message);
         let billed = billed(rule, result);
         let quantity = billed.quantity;
+        // Units the included clause took off, which a tier table prices as its first units.
+        let billed_included = billed.after_minimum.saturating_sub(quantity);
         let unit_price = rounded_unit_price(rule, result);
         let amount = match (rounded_amount(rule, result), unit_price) {
             (Some(amount), _) => Some(amount),
@@ -187,8 +188,17 @@ impl Customer<'_> {
             }
             (None, _, _) if result.tiers.is_some() => match (&rule.tiers, &result.tiers) {
                 (Some(decl), Some(prices)) => {
-                    crate::tiered::tier_lines(rule, &base, quantity, prices, decl.mode)
-                        .map_err(error)
+                    // Tiers price every unit counted; the included ones are the first.
+                    let included = billed_included;
+                    crate::tiered::tier_lines(
+                        rule,
+                        &base,
+                        quantity + included,
+                        included,
+                        prices,
+                        decl.mode,
+                    )
+                    .map_err(error)
                 }
                 _ => Ok(vec![(base, amount)]),
             },
