@@ -64,15 +64,59 @@ impl std::fmt::Display for Term {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CycleLength {
     Month,
+    /// Three months: an MSP's quarterly service.
+    Quarter,
     Year,
+    /// A triennial commitment billed for its whole term.
+    ThreeYears,
 }
 
 impl CycleLength {
     pub fn months(self) -> u32 {
         match self {
             CycleLength::Month => 1,
+            CycleLength::Quarter => 3,
             CycleLength::Year => 12,
+            CycleLength::ThreeYears => 36,
         }
+    }
+
+    /// The cycle a commitment term is billed in when it is paid for the whole term.
+    pub fn of_term(term: Term) -> CycleLength {
+        match term {
+            Term::Monthly => CycleLength::Month,
+            Term::Annual => CycleLength::Year,
+            Term::Triennial => CycleLength::ThreeYears,
+        }
+    }
+}
+
+/// A line's billing cycles: from `anchor`, each `length` long, clamped to month ends as NCE
+/// terms are (a cycle from January 31 is followed by one from February 28).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Cycles {
+    pub anchor: NaiveDate,
+    pub length: CycleLength,
+}
+
+impl Cycles {
+    /// The cycle holding `day`, as (first day, last day); `None` before the anchor.
+    pub fn containing(&self, day: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+        cycle_containing(self.anchor, self.length, day)
+    }
+
+    /// The cycle that starts within `from..=to`, if one does.
+    pub fn starting_within(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Option<(NaiveDate, NaiveDate)> {
+        self.containing(to).filter(|(start, _)| *start >= from)
+    }
+
+    /// The divisor of a prorated charge in the cycle starting on `start` ([`cycle_days`]).
+    pub fn days(&self, start: NaiveDate) -> i64 {
+        cycle_days(start, self.length)
     }
 }
 
@@ -190,7 +234,8 @@ fn nth_cycle_start(term_start: NaiveDate, months: u32, anchor: MonthAnchor) -> O
 /// cycle, the number of days of the calendar month the cycle starts in
 /// (28..=31), not the cycle's own length (the cycle 2021-01-31..2021-02-27 is
 /// 28 days long but has 31 cycle days); for a yearly cycle 366 if the year
-/// from `cycle_start` contains a February 29, else 365.
+/// from `cycle_start` contains a February 29, else 365; for a quarter or a
+/// three-year term, its own days.
 ///
 /// Edge case, kept as the rule states: a yearly cycle starting on February
 /// 29 contains that day, so it has 366 cycle days although it is 365 days
@@ -198,6 +243,11 @@ fn nth_cycle_start(term_start: NaiveDate, months: u32, anchor: MonthAnchor) -> O
 pub fn cycle_days(cycle_start: NaiveDate, plan: CycleLength) -> i64 {
     match plan {
         CycleLength::Month => i64::from(days_in_month(cycle_start)),
+        // Quarters and three-year terms have no rule of Microsoft's: their own days.
+        CycleLength::Quarter | CycleLength::ThreeYears => cycle_start
+            .checked_add_months(Months::new(plan.months()))
+            .and_then(|next| next.pred_opt())
+            .map_or(0, |end| inclusive_days(cycle_start, end)),
         CycleLength::Year => {
             let year = cycle_start.year();
             // A start in January/February reaches this year's February 29;
@@ -272,5 +322,15 @@ mod tests {
         assert_eq!(cycle_days(d(2023, 3, 1), CycleLength::Year), 366);
         assert_eq!(cycle_days(d(2024, 2, 29), CycleLength::Year), 366);
         assert_eq!(cycle_days(d(2024, 3, 1), CycleLength::Year), 365);
+    }
+
+    #[test]
+    fn quarters_and_three_year_terms_count_their_own_days() {
+        assert_eq!(cycle_days(d(2026, 1, 1), CycleLength::Quarter), 90);
+        assert_eq!(cycle_days(d(2026, 2, 11), CycleLength::Quarter), 89);
+        assert_eq!(cycle_days(d(2026, 7, 1), CycleLength::Quarter), 92);
+        assert_eq!(cycle_days(d(2026, 2, 11), CycleLength::ThreeYears), 1096);
+        let q = cycle_containing(d(2026, 2, 11), CycleLength::Quarter, d(2026, 6, 1));
+        assert_eq!(q, Some((d(2026, 5, 11), d(2026, 8, 10))));
     }
 }

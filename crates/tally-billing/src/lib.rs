@@ -28,8 +28,8 @@ pub mod window;
 
 // Everything is also at the crate root, so callers need not know the modules.
 pub use calendar::{
-    CycleLength, MonthAnchor, Term, billing_period, cycle_containing, cycle_containing_anchored,
-    cycle_days, inclusive_days, term_end,
+    CycleLength, Cycles, MonthAnchor, Term, billing_period, cycle_containing,
+    cycle_containing_anchored, cycle_days, inclusive_days, term_end,
 };
 pub use error::BillingError;
 pub use proration::{Prorated, ProrationRounding, prorate, prorate_months};

@@ -348,6 +348,7 @@ fn l08(row: &Row) -> Verdict {
         let (term_start, full_price) = match plan {
             CycleLength::Month => (line.date("Sub Start"), dec("21.1")),
             CycleLength::Year => (line.date("Sub Start"), dec("270.12")),
+            CycleLength::Quarter | CycleLength::ThreeYears => unreachable!("only months and years"),
         };
         let cycle = cycle_containing(term_start, plan, from).unwrap();
         assert!(to <= cycle.1);

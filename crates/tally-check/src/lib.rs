@@ -18,8 +18,8 @@ mod testing;
 use std::collections::{BTreeMap, BTreeSet};
 use tally_diagnostics::{Diagnostic, Span};
 use tally_ir::{
-    Billing, DatedPrice, LineKind, LineRounding, Measure, ModuleKey, Prorate, Psa, SplitKey, TExpr,
-    Term, Tiers, Trueup, Type,
+    Billing, Cadence, DatedPrice, LineKind, LineRounding, Measure, ModuleKey, Prorate, Psa,
+    SplitKey, TExpr, Term, Tiers, Trueup, Type,
 };
 use tally_money::Currency;
 use tally_syntax::ast;
@@ -118,6 +118,16 @@ pub struct LineDecl {
     pub prorate: Option<Prorate>,
     pub measure: Option<Measure>,
     pub trueup: Option<Trueup>,
+    /// `every ... [starting DATE]`, with the span of its keyword.
+    pub every: Option<Every>,
+}
+
+/// `every year starting 2026-02-11`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Every {
+    pub cadence: Cadence,
+    pub starting: Option<chrono::NaiveDate>,
+    pub span: Span,
 }
 
 /// Checks one parsed file. `imports` must hold one entry per `use` in the file, in order.

@@ -6,8 +6,8 @@ use crate::{Checked, LineDecl, SplitDecl};
 use std::collections::BTreeMap;
 use tally_diagnostics::{Code, Diagnostic, Span};
 use tally_ir::{
-    Billing, Customer, LetId, Line, LineKind, LineRounding, Measure, Program, Prorate, PsaKind,
-    Resold, Source, Sources, Split, TExpr, TExprKind, Term,
+    Billing, Customer, Field, LetId, Line, LineKind, LineRounding, Measure, Program, Prorate,
+    PsaKind, Resold, Source, Sources, Split, TExpr, TExprKind, Term,
 };
 
 /// Links a checked customer file with the checked modules it uses (directly or not).
@@ -126,6 +126,9 @@ fn line(l: &LineDecl, file: &Checked, lets: &BTreeMap<LetId, TExpr>) -> Line {
             Billing::Arrears => Measure::End,
         }),
         trueup: l.trueup.unwrap_or_default(),
+        cadence: l.every.as_ref().map(|e| e.cadence).unwrap_or_default(),
+        starting: l.every.as_ref().and_then(|e| e.starting),
+        seat_skus: seat_reads(&l.value, lets),
         resells: Resold {
             sku_ids,
             azure: reads_usage(&l.value, lets),
@@ -193,6 +196,29 @@ fn sku_reads(expr: &TExpr, lets: &BTreeMap<LetId, TExpr>) -> Vec<(String, Option
         TExprKind::HasSku { guids, .. } => out.extend(guids.iter().map(|g| (g.clone(), None))),
         _ => {}
     });
+    out
+}
+
+/// The subscriptions whose seats an expression counts: `m365.sku(...)` read for its
+/// `purchased`, `assigned` or `available` seats, following definitions (not a SKU compared in a
+/// filter, nor `has_sku`, which count users or SKUs).
+fn seat_reads(expr: &TExpr, lets: &BTreeMap<LetId, TExpr>) -> Vec<(String, Option<Term>)> {
+    let mut seats = Vec::new();
+    reachable(expr, lets, &mut |e| {
+        if let TExprKind::Field(base, Field::Purchased | Field::Assigned | Field::Available) =
+            &e.kind
+        {
+            seats.push(&**base);
+        }
+    });
+    let mut out = Vec::new();
+    for base in seats {
+        reachable(base, lets, &mut |e| {
+            if let TExprKind::SkuLookup { guids, term, .. } = &e.kind {
+                out.extend(guids.iter().map(|g| (g.clone(), *term)));
+            }
+        });
+    }
     out
 }
 

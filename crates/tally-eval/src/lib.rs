@@ -82,6 +82,12 @@ impl History {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineResult {
     pub name: String,
+    /// A line with a cadence: its cycles, and the cycle that starts in the period (billed in
+    /// full, in advance), if one does.
+    pub cycles: Option<LineCycles>,
+    /// Things a person must look at, found in the data (e.g. an upfront subscription billed
+    /// every month).
+    pub warnings: Vec<String>,
     /// The day whose data the quantity, price and minimum were read from.
     pub measured_on: chrono::NaiveDate,
     /// Day-by-day counts, for prorated lines and `measure max`.
@@ -135,6 +141,14 @@ impl Role {
             Role::Split => "split",
         }
     }
+}
+
+/// A line's cycles (`every ...`) and the one billed this period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineCycles {
+    pub cycles: tally_billing::Cycles,
+    /// (first day, last day) of the cycle that starts in the period.
+    pub billed: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
 }
 
 /// How many of the split's users fall in each group. Named groups sorted by name, then the

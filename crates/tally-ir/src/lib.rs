@@ -14,8 +14,8 @@ pub mod types;
 pub use expr::{BinaryOp, Builtin, LetId, ModuleKey, TExpr, TExprKind, UnaryOp};
 pub use fields::{Field, FieldType, Source};
 pub use line::{
-    Billing, DatedPrice, LineKind, LineRounding, Measure, Prorate, Psa, PsaKind, SplitKey, Term,
-    TierMode, Tiers, Trueup,
+    Billing, Cadence, DatedPrice, LineKind, LineRounding, Measure, Prorate, Psa, PsaKind, SplitKey,
+    Term, TierMode, Tiers, Trueup,
 };
 pub use program::{Customer, Line, Program, Resold, Sources, Split};
 pub use types::{CurrencyRef, Namespace, Record, Type};

@@ -159,6 +159,38 @@ impl Trueup {
     }
 }
 
+/// How often a line bills. `Month` follows the customer's billing periods (the default); the
+/// others bill once a cycle, in advance, on the cycle's anniversary, and nothing in the periods
+/// between (changes in between are trued up over the cycle's days when the line is prorated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Cadence {
+    #[default]
+    Month,
+    Quarter,
+    Year,
+    /// The commitment term of the subscription the line resells (annual, triennial), from its
+    /// `term_start`: an upfront subscription billed once a term.
+    Term,
+}
+
+impl Cadence {
+    pub const ALL: [Cadence; 4] = [
+        Cadence::Month,
+        Cadence::Quarter,
+        Cadence::Year,
+        Cadence::Term,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cadence::Month => "month",
+            Cadence::Quarter => "quarter",
+            Cadence::Year => "year",
+            Cadence::Term => "term",
+        }
+    }
+}
+
 /// The user attribute a split groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SplitKey {

@@ -5,8 +5,8 @@
 
 use crate::expr::{LetId, ModuleKey, TExpr};
 use crate::line::{
-    Billing, DatedPrice, LineKind, LineRounding, Measure, Prorate, Psa, SplitKey, Term, Tiers,
-    Trueup,
+    Billing, Cadence, DatedPrice, LineKind, LineRounding, Measure, Prorate, Psa, SplitKey, Term,
+    Tiers, Trueup,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -74,9 +74,17 @@ pub struct Line {
     /// for arrears lines, unless the rule says.
     pub measure: Measure,
     pub trueup: Trueup,
+    /// How often the line bills (`every ...`).
+    pub cadence: Cadence,
+    /// The first day of a cycle (`every year starting DATE`); without it a cycle starts on the
+    /// term start of the subscription the line reads (or the customer's billing day, monthly).
+    pub starting: Option<chrono::NaiveDate>,
     /// The subscriptions whose seats drive the quantity: SKU GUIDs (lower case) read through
     /// `m365.sku(...)` or `has_sku(...)`, each with the term asked for, following definitions.
     pub quantity_skus: Vec<(String, Option<Term>)>,
+    /// The subscriptions whose seats the quantity counts (`m365.sku(...)`, not `has_sku`, which
+    /// counts users): the ones the line resells, whose term a cadence follows.
+    pub seat_skus: Vec<(String, Option<Term>)>,
     /// What the line resells from Microsoft, for reconciliation.
     pub resells: Resold,
 }
@@ -85,6 +93,11 @@ impl Line {
     /// Whether the line needs the count of more than one day: prorated, or `measure max`.
     pub fn needs_history(&self) -> bool {
         self.prorate == Prorate::Daily || self.measure == Measure::Max
+    }
+
+    /// Whether the line bills on its own cycles rather than the customer's billing periods.
+    pub fn has_cycles(&self) -> bool {
+        self.cadence != Cadence::Month || self.starting.is_some()
     }
 
     /// The days in `from..=to`, after `from`, on which a dated price starts or ends: where the

@@ -163,13 +163,47 @@ fn billed(rule: &Line, result: &LineResult) -> Billed {
 
 type Parts = Vec<(PlanLine, Option<Money>)>;
 
+/// A line's billed quantity and its rounded price and amount.
+#[derive(Clone, Copy)]
+struct Priced {
+    quantity: u64,
+    /// Units the included clause took off, which a tier table prices as its first units.
+    included: u64,
+    unit_price: Option<Money>,
+    amount: Option<Money>,
+}
+
+/// A line with a cadence bills its cycle when one starts in the period (the line's period is
+/// then the cycle) and otherwise only its true-ups; data warnings go on the first line.
+fn on_cycles(result: &LineResult, lines: Parts) -> Parts {
+    let mut lines = lines;
+    if let Some(cycles) = &result.cycles {
+        match cycles.billed {
+            Some((start, end)) => {
+                for (line, _) in lines.iter_mut().filter(|(l, _)| l.proration.is_none()) {
+                    line.period = PlanPeriod { start, end };
+                    // The invoice says what the charge covers: a year is not a month.
+                    line.description = format!("{}: {start} to {end}", line.description);
+                }
+            }
+            None => lines.retain(|(line, _)| line.proration.is_some()),
+        }
+    }
+    if let Some((first, _)) = lines.first_mut() {
+        first
+            .provenance
+            .flags
+            .extend(result.warnings.iter().cloned());
+    }
+    lines
+}
+
 impl Customer<'_> {
     /// The invoice lines one rule line becomes, each with the amount it adds to the total.
     fn invoice_lines(&self, rule: &Line, result: &LineResult) -> Result<Parts, PlanError> {
         let error = |message: String| plan_error(rule, message);
         let billed = billed(rule, result);
         let quantity = billed.quantity;
-        // Units the included clause took off, which a tier table prices as its first units.
         let billed_included = billed.after_minimum.saturating_sub(quantity);
         let unit_price = rounded_unit_price(rule, result);
         let amount = match (rounded_amount(rule, result), unit_price) {
@@ -182,6 +216,31 @@ impl Customer<'_> {
             (None, None) => None,
         };
         let base = self.base_line(rule, result, billed, unit_price, amount)?;
+        let priced = Priced {
+            quantity,
+            included: billed_included,
+            unit_price,
+            amount,
+        };
+        let lines = self.lines_of(rule, result, base, priced)?;
+        Ok(on_cycles(result, lines))
+    }
+
+    /// The lines of a rule line by how it is priced: bundle, tiers, split, prorated, or one.
+    fn lines_of(
+        &self,
+        rule: &Line,
+        result: &LineResult,
+        base: PlanLine,
+        priced: Priced,
+    ) -> Result<Parts, PlanError> {
+        let error = |message: String| plan_error(rule, message);
+        let Priced {
+            quantity,
+            included: billed_included,
+            unit_price,
+            amount,
+        } = priced;
         match (&result.split, &result.history, unit_price) {
             (None, _, _) if !result.bundle.is_empty() => {
                 bundle_lines(rule, result, &base, quantity).map_err(error)
@@ -332,7 +391,10 @@ impl Customer<'_> {
             &base,
             &prices,
             history,
-            &self.evaluation.previous,
+            match &result.cycles {
+                Some(cycles) => proration::TrueupCycle::Cycles(&cycles.cycles),
+                None => proration::TrueupCycle::Period(&self.evaluation.previous),
+            },
             &result.subscriptions,
             &mut flags,
         )?;

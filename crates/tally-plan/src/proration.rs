@@ -6,7 +6,7 @@
 
 use crate::model::{PlanLine, Proration};
 use chrono::NaiveDate;
-use tally_billing::{CycleLength, cycle_days, inclusive_days, prorate, term_end};
+use tally_billing::{CycleLength, Cycles, cycle_days, inclusive_days, prorate, term_end};
 use tally_eval::{DayCount, History};
 use tally_ir::Line;
 use tally_ir::Trueup;
@@ -151,16 +151,39 @@ fn suffix_is_trueup(id: &str) -> bool {
 /// its first day; each later change is billed from its day to the period's end, as the
 /// difference (`trueup delta`) or as a refund of the old count and a charge of the new one
 /// (`trueup replace`, Microsoft's way).
+/// What a true-up is billed over: the customer's previous billing period, or the line's own
+/// cycles (`every ...`).
+pub(crate) enum TrueupCycle<'a> {
+    Period(&'a Period),
+    Cycles(&'a Cycles),
+}
+
+impl TrueupCycle<'_> {
+    /// A change on `day` is billed to the end of its cycle, over the cycle's days: the
+    /// customer's billing period (Microsoft's monthly rule: the days of the month it starts
+    /// in), or the line's own cycle (a year's 365 or 366 days, a quarter's, a term's). `None`
+    /// before the first cycle.
+    fn of(&self, day: NaiveDate) -> Option<(NaiveDate, i64)> {
+        match self {
+            TrueupCycle::Cycles(cycles) => cycles
+                .containing(day)
+                .map(|(start, end)| (end, cycles.days(start))),
+            TrueupCycle::Period(previous) => {
+                Some((previous.end, cycle_days(previous.start, CycleLength::Month)))
+            }
+        }
+    }
+}
+
 pub(crate) fn trueups(
     rule: &Line,
     base: &PlanLine,
     prices: &Prices,
     history: &History,
-    previous: &Period,
+    cycle: TrueupCycle<'_>,
     subscriptions: &[SubscribedSku],
     flags: &mut Vec<String>,
 ) -> Result<Vec<(PlanLine, Money)>, String> {
-    let cycle = cycle_days(previous.start, CycleLength::Month);
     let mut out = Vec::new();
     for (index, pair) in history.points.windows(2).enumerate() {
         let [before, after] = pair else { continue };
@@ -180,10 +203,14 @@ pub(crate) fn trueups(
             ));
             continue;
         }
+        // Before the first cycle there is nothing to true up.
+        let Some((to, cycle)) = cycle.of(day) else {
+            continue;
+        };
         let at = |quantity: i64, suffix: String, what: &'static str| Charge {
             quantity,
             from: day,
-            to: previous.end,
+            to,
             cycle,
             suffix,
             what,

@@ -168,6 +168,11 @@ pub enum ClauseKind {
     },
     /// `bundle { "AV": 3.00, "EDR": 4.00 }`: the line's quantity bills each product at its price.
     Bundle(Vec<(StringLit, Expr)>),
+    /// `every year starting 2026-02-11`: bill once a cycle, in advance, on its anniversary.
+    Every {
+        unit: Ident,
+        starting: Option<Expr>,
+    },
 }
 
 impl ClauseKind {
@@ -189,6 +194,7 @@ impl ClauseKind {
             ClauseKind::Tiers { .. } => "tiers",
             ClauseKind::DatedPrice { .. } => "from",
             ClauseKind::Bundle(_) => "bundle",
+            ClauseKind::Every { .. } => "every",
         }
     }
 }

@@ -194,6 +194,13 @@ impl Lowering {
             Rule::included_clause => ClauseKind::Included(self.expr(first)?),
             Rule::bundle_clause => self.bundle(std::iter::once(first).chain(parts))?,
             Rule::dated_price_clause => self.dated_price(first, parts)?,
+            Rule::every_clause => ClauseKind::Every {
+                unit: self.ident(&first),
+                starting: match parts.next() {
+                    Some(date) => Some(self.expr(date)?),
+                    None => None,
+                },
+            },
             Rule::tiers_clause => ClauseKind::Tiers {
                 mode: self.ident(&first),
                 tiers: parts.map(|t| self.tier(t)).collect::<Option<_>>()?,
@@ -315,6 +322,8 @@ fn is_token(rule: Rule) -> bool {
             | Rule::kw_from
             | Rule::kw_bundle
             | Rule::kw_until
+            | Rule::kw_every
+            | Rule::kw_starting
             | Rule::kw_billing_day
             | Rule::kw_where
             | Rule::kw_tenant

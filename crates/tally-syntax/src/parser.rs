@@ -68,7 +68,7 @@ pub fn parse(source: &str) -> Parsed {
 }
 
 /// The words that start a line's clauses (the grammar's `line_clause`).
-const CLAUSE_WORDS: [&str; 16] = [
+const CLAUSE_WORDS: [&str; 17] = [
     "price",
     "split",
     "minimum",
@@ -85,6 +85,7 @@ const CLAUSE_WORDS: [&str; 16] = [
     "tiers",
     "from",
     "bundle",
+    "every",
 ];
 
 /// A line's clause that failed to parse ends the line early, and the parse then fails at the

@@ -4,7 +4,7 @@
 
 use crate::{Checker, LineDecl};
 use tally_diagnostics::{Code, Diagnostic, Span};
-use tally_ir::{LineRounding, Prorate};
+use tally_ir::{Billing, Cadence, LineRounding, Prorate, TExpr, TExprKind};
 use tally_syntax::ast;
 
 /// Where a line's clause is written, for labels (the line's name if it has none).
@@ -27,6 +27,7 @@ impl Checker<'_> {
         self.proration_needs(decl, &clauses, prorated);
         self.check_schedule(decl);
         self.pricings(decl, &clauses, prorated);
+        self.cadence_needs(decl, &clauses);
         if prorated
             && decl.price.is_none()
             && decl.dated_prices.is_empty()
@@ -110,6 +111,69 @@ impl Checker<'_> {
         }
     }
 
+    /// A cadence other than the month bills in advance, on its anniversary, which it must be
+    /// able to find: a date, or the subscription the line resells.
+    fn cadence_needs(&mut self, decl: &LineDecl, clauses: &Clauses<'_>) {
+        let Some(every) = &decl.every else { return };
+        let span = clauses.span_of("every");
+        if every.cadence != Cadence::Month && decl.billing == Some(Billing::Arrears) {
+            self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    format!(
+                        "a line billed every {} bills in advance",
+                        every.cadence.name()
+                    ),
+                    clauses.span_of("billing"),
+                )
+                .with_secondary(span, "the cadence is here")
+                .with_help("remove `billing arrears`; usage in arrears is billed every month"),
+            );
+        }
+        if decl.measure.is_some() {
+            self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    "a line with a cadence is measured on its cycle's first day",
+                    clauses.span_of("measure"),
+                )
+                .with_secondary(span, "the cadence is here")
+                .with_help("remove `measure`"),
+            );
+        }
+        let reads_sku = reads_subscription(&decl.value);
+        match (every.cadence, every.starting) {
+            (Cadence::Term, Some(_)) => self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    "a term starts when its subscription does",
+                    span,
+                )
+                .with_help("write `every term` without `starting`, or `every year starting DATE`"),
+            ),
+            (Cadence::Term, None) if !reads_sku => self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    "`every term` follows a subscription, but this line reads none",
+                    span,
+                )
+                .with_help("count the seats of one, e.g. `m365.sku(\"SPB\", \"annual\").assigned`, or write `every year starting DATE`"),
+            ),
+            (Cadence::Quarter | Cadence::Year, None) if !reads_sku => self.report(
+                Diagnostic::error(
+                    Code::BadClause,
+                    format!("say when the {} starts", every.cadence.name()),
+                    span,
+                )
+                .with_help(format!(
+                    "write `every {} starting 2026-02-11` (without a date, a line that reads a subscription starts on its term start)",
+                    every.cadence.name()
+                )),
+            ),
+            _ => {}
+        }
+    }
+
     /// Microsoft's two proration roundings only differ from `truncate`, and ConnectWise's from
     /// `half_up`, on prorated charges.
     fn rounding_needs(&mut self, decl: &LineDecl, clauses: &Clauses<'_>, prorated: bool) {
@@ -138,6 +202,18 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// Whether the value reads a subscription's seats (`m365.sku(...)`), whose term a cadence can
+/// follow. Definitions are not followed: the subscription must be named in the line or be the
+/// definition itself (a `let` of `m365.sku(...)` counts, as its uses show).
+fn reads_subscription(value: &TExpr) -> bool {
+    let mut found = false;
+    value.walk(&mut |e| {
+        found |= matches!(e.kind, TExprKind::SkuLookup { .. })
+            || matches!(&e.ty, tally_ir::Type::Record(tally_ir::Record::Sku));
+    });
+    found
 }
 
 #[cfg(test)]
@@ -204,5 +280,44 @@ mod tests {
             )]
         );
         assert!(!checked.has_errors());
+    }
+
+    #[test]
+    fn a_cadence_finds_its_anniversary_and_bills_in_advance() {
+        let sku = "m365.sku(\"SPB\").assigned";
+        assert!(
+            found(&format!(
+                "a qty = {sku} price 1.00 every term prorate daily\n"
+            ))
+            .is_empty()
+        );
+        assert!(found(&format!("a qty = {sku} price 1.00 every year\n")).is_empty());
+        assert!(found("a qty = 3 price 1.00 every quarter starting 2026-01-01\n").is_empty());
+        assert_eq!(
+            found("a qty = 3 price 1.00 every year\n"),
+            ["say when the year starts"]
+        );
+        assert_eq!(
+            found("a qty = 3 price 1.00 every term\n"),
+            ["`every term` follows a subscription, but this line reads none"]
+        );
+        assert_eq!(
+            found(&format!(
+                "a qty = {sku} price 1.00 every term starting 2026-01-01\n"
+            )),
+            ["a term starts when its subscription does"]
+        );
+        assert_eq!(
+            found("a qty = 3 price 1.00 every year starting 2026-01-01 billing arrears\n"),
+            ["a line billed every year bills in advance"]
+        );
+        assert_eq!(
+            found("a qty = 3 price 1.00 every year starting 2026-01-01 measure max\n"),
+            ["a line with a cadence is measured on its cycle's first day"]
+        );
+        assert_eq!(
+            found("a qty = 3 price 1.00 every fortnight starting 2026-01-01\n"),
+            ["unknown cadence `fortnight`"]
+        );
     }
 }

@@ -2,10 +2,10 @@
 //! clauses that need or exclude one another, then the nesting limit.
 
 use crate::expr::Scope;
-use crate::{Checker, LineDecl};
+use crate::{Checker, Every, LineDecl};
 use std::collections::BTreeMap;
 use tally_diagnostics::{Code, Diagnostic, Span};
-use tally_ir::{Billing, LineKind, LineRounding, Measure, Prorate, TExpr, Term, Trueup};
+use tally_ir::{Billing, Cadence, LineKind, LineRounding, Measure, Prorate, TExpr, Term, Trueup};
 use tally_syntax::ast::{self, ClauseKind};
 
 impl Checker<'_> {
@@ -79,6 +79,19 @@ impl Checker<'_> {
             ClauseKind::Trueup(word) => {
                 decl.trueup = self.word(word, "true-up", &Trueup::ALL, Trueup::name);
             }
+            ClauseKind::Every { unit, starting } => {
+                self.quantity_only(line, clause, "every");
+                let cadence = self.word(unit, "cadence", &Cadence::ALL, Cadence::name);
+                let starting = starting.as_ref().and_then(|e| match &e.kind {
+                    ast::ExprKind::Date(d) => Some(*d),
+                    _ => None,
+                });
+                decl.every = cadence.map(|cadence| Every {
+                    cadence,
+                    starting,
+                    span: clause.span,
+                });
+            }
         }
     }
 
@@ -129,5 +142,6 @@ fn new_decl(line: &ast::Line, kind: LineKind, value: TExpr) -> LineDecl {
         prorate: None,
         measure: None,
         trueup: None,
+        every: None,
     }
 }

@@ -2,12 +2,13 @@
 //! it is measured, and the day-by-day counts of the lines that need more than one day.
 
 use super::{Evaluator, expected};
-use crate::{DayCount, EvalError, Evaluation, History, LineResult};
+use crate::{DayCount, EvalError, Evaluation, History, LineCycles, LineResult};
 use chrono::{Months, NaiveDate};
 use std::collections::{BTreeMap, BTreeSet};
+use tally_billing::{CycleLength, Cycles};
 use tally_diagnostics::{Code, Diagnostic, Names};
-use tally_ir::{Billing, Line, Measure, Program, Prorate};
-use tally_snapshot::{Period, Snapshot, Tenant};
+use tally_ir::{Billing, Cadence, Line, Measure, Program, Prorate, Term};
+use tally_snapshot::{BillingPlan, Period, Snapshot, SubscribedSku, Tenant};
 
 /// Every runtime error found, each in its file.
 type Errors<T> = std::result::Result<T, Vec<EvalError>>;
@@ -24,9 +25,23 @@ pub fn evaluate(
     };
     let previous = previous_period(period);
     let changes = tenant.change_dates();
+    // Each line's cycles, for the lines with a cadence (a problem is that line's error).
+    let cycles: Vec<Result<Option<LineCycles>, Box<EvalError>>> = program
+        .lines
+        .iter()
+        .map(|line| line_cycles(line, tenant, period))
+        .collect();
     // One view of the tenant per day the rules need, and one evaluator (with its own cache of
     // definitions) per view.
-    let views: BTreeMap<NaiveDate, Tenant> = days_needed(program, period, &previous, &changes)
+    let mut needed = days_needed(program, period, &previous, &changes);
+    needed.extend(
+        cycles
+            .iter()
+            .flatten()
+            .flatten()
+            .filter_map(|c| c.billed.map(|b| b.0)),
+    );
+    let views: BTreeMap<NaiveDate, Tenant> = needed
         .into_iter()
         .map(|day| (day, tenant.at(day)))
         .collect();
@@ -41,8 +56,11 @@ pub fn evaluate(
     };
     let mut lines = Vec::new();
     let mut errors = Vec::new();
-    for line in &program.lines {
-        match days.line(line) {
+    for (line, cycles) in program.lines.iter().zip(cycles) {
+        let result = cycles
+            .map_err(|e| vec![*e])
+            .and_then(|cycles| days.line(line, cycles));
+        match result {
             Ok(result) => lines.push(result),
             Err(mut e) => errors.append(&mut e),
         }
@@ -104,6 +122,96 @@ fn days_needed(
     days
 }
 
+/// The cycles of a line with a cadence: their length (the subscription's term for `every
+/// term`) and their anchor (the rule's `starting` date, else the subscription's term start).
+/// `None` for a line that follows the customer's billing periods.
+fn line_cycles(
+    line: &Line,
+    tenant: &Tenant,
+    period: &Period,
+) -> Result<Option<LineCycles>, Box<EvalError>> {
+    if !line.has_cycles() {
+        return Ok(None);
+    }
+    let fail = |message: String, help: &str| {
+        Box::new(EvalError {
+            module: line.module.clone(),
+            diagnostic: Diagnostic::error(Code::MissingData, message, line.span).with_help(help),
+        })
+    };
+    let subscriptions: Vec<&SubscribedSku> = tenant
+        .subscribed_skus
+        .iter()
+        .filter(|s| {
+            line.seat_skus.iter().any(|(guid, term)| {
+                guid.eq_ignore_ascii_case(s.sku_id.trim()) && term.is_none_or(|t| s.term == t)
+            })
+        })
+        .collect();
+    let needs_subscription = line.cadence == Cadence::Term || line.starting.is_none();
+    let one = |what: &str, same: bool| -> Result<(), Box<EvalError>> {
+        if !needs_subscription || same {
+            return Ok(());
+        }
+        Err(fail(
+            format!(
+                "`{}` follows its subscription's {what}, but the line reads {} subscriptions with different ones",
+                line.name,
+                subscriptions.len()
+            ),
+            "bill each subscription on its own line, e.g. `m365.sku(\"SPB\", \"annual\")`",
+        ))
+    };
+    let first = subscriptions.first();
+    if needs_subscription && first.is_none() {
+        return Err(fail(
+            format!(
+                "`{}` bills every {}, but tenant `{}` has no subscription it reads",
+                line.name,
+                line.cadence.name(),
+                tenant.tenant
+            ),
+            "check the SKU, or give the cycle a date: `every year starting 2026-02-11`",
+        ));
+    }
+    one(
+        "term",
+        subscriptions
+            .iter()
+            .all(|s| Some(s.term) == first.map(|f| f.term)),
+    )?;
+    one(
+        "term start",
+        subscriptions
+            .iter()
+            .all(|s| s.term_start == first.and_then(|f| f.term_start)),
+    )?;
+    let length = match line.cadence {
+        Cadence::Month => CycleLength::Month,
+        Cadence::Quarter => CycleLength::Quarter,
+        Cadence::Year => CycleLength::Year,
+        Cadence::Term => CycleLength::of_term(first.map_or(Term::Annual, |s| s.term)),
+    };
+    let anchor = match line.starting.or_else(|| first.and_then(|s| s.term_start)) {
+        Some(anchor) => anchor,
+        None => {
+            return Err(fail(
+                format!(
+                    "`{}` bills on its subscription's anniversary, but the snapshot gives no `term_start` for `{}`",
+                    line.name,
+                    first.map_or("it", |s| s.part_number.as_str())
+                ),
+                "add the subscription's term start to the snapshot, or give the cycle a date: `every year starting 2026-02-11`",
+            ));
+        }
+    };
+    let cycles = Cycles { anchor, length };
+    Ok(Some(LineCycles {
+        cycles,
+        billed: cycles.starting_within(period.start, period.end),
+    }))
+}
+
 /// The day whose data a line's quantity, price and minimum are read from.
 fn measured_on(line: &Line, period: &Period) -> NaiveDate {
     match (line.prorate == Prorate::Daily, line.billing, line.measure) {
@@ -112,6 +220,20 @@ fn measured_on(line: &Line, period: &Period) -> NaiveDate {
         (false, _, Measure::Start) => period.start,
         (false, _, Measure::End | Measure::Max) => period.end,
     }
+}
+
+/// An upfront subscription (paid for its whole term at once) resold on a line billed every
+/// month: the customer would pay the term's price every month.
+fn upfront_billed_monthly<'s>(
+    line: &Line,
+    mut resold: impl Iterator<Item = &'s SubscribedSku>,
+) -> Option<String> {
+    let upfront =
+        resold.find(|s| s.billing_plan == BillingPlan::Upfront && s.term != Term::Monthly)?;
+    Some(format!(
+        "`{}` bills {} every month, but Microsoft bills its {} term upfront, once a term: bill the line `every term`",
+        line.name, upfront.part_number, upfront.term
+    ))
 }
 
 /// The evaluators of every day the rules need.
@@ -123,11 +245,23 @@ struct Days<'p> {
 }
 
 impl<'p> Days<'p> {
-    /// One line on the day it is measured, with its history when it needs one.
-    fn line(&mut self, line: &Line) -> Errors<LineResult> {
-        let main = measured_on(line, self.period);
+    /// One line on the day it is measured (a cycle's first day, for a line with a cadence),
+    /// with its history when it needs one.
+    fn line(&mut self, line: &Line, cycles: Option<LineCycles>) -> Errors<LineResult> {
+        let main = cycles
+            .and_then(|c| c.billed)
+            .map_or_else(|| measured_on(line, self.period), |(start, _)| start);
         let mut result = self.on(main, line)?.line(line).map_err(|e| vec![*e])?;
         result.measured_on = main;
+        result.cycles = cycles;
+        if cycles.is_none() {
+            let resold = result.subscriptions.iter().filter(|s| {
+                line.seat_skus
+                    .iter()
+                    .any(|(guid, _)| guid.eq_ignore_ascii_case(s.sku_id.trim()))
+            });
+            result.warnings.extend(upfront_billed_monthly(line, resold));
+        }
         if line.needs_history() {
             let history = self.history(line)?;
             // `measure max` bills the peak: a split follows the users of the peak day.

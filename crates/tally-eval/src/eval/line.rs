@@ -22,6 +22,8 @@ impl Evaluator<'_> {
     pub(super) fn line(&mut self, line: &Line) -> Result<LineResult> {
         let ctx = Ctx::clause(&line.module);
         let mut result = LineResult {
+            cycles: None,
+            warnings: Vec::new(),
             measured_on: self.period.start,
             history: None,
             included: None,
