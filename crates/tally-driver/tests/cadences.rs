@@ -155,3 +155,177 @@ fn a_quarterly_service_bills_on_its_quarter_and_prorates_a_change_over_the_quart
         ]
     );
 }
+
+mod integral {
+    //! Over a whole cycle, what the monthly plans bill adds up to the exact daily integral of
+    //! seats × price / cycle days, within half a cent per prorated charge (each is rounded half
+    //! up on its own), for any history of added seats.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A subscription of `cadence`'s term from `start`, `seats` seats, more added on some days.
+    fn snapshot_text(
+        month: NaiveDate,
+        start: NaiveDate,
+        term: &str,
+        seats: u32,
+        added: &[(NaiveDate, u32)],
+    ) -> String {
+        let end = month
+            .checked_add_months(Months::new(1))
+            .unwrap()
+            .pred_opt()
+            .unwrap();
+        let mut running = seats;
+        let changes: Vec<String> = added
+            .iter()
+            .map(|(day, more)| {
+                running += more;
+                format!(r#"{{ "date": "{day}", "purchased": {running}, "assigned": {running} }}"#)
+            })
+            .collect();
+        format!(
+            r#"{{ "version": 2, "period": {{ "start": "{month}", "end": "{end}" }}, "tenants": [ {{
+  "tenant": "contoso.onmicrosoft.com",
+  "subscribed_skus": [ {{ "sku_id": "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46", "part_number": "SPB",
+    "purchased": {seats}, "assigned": {seats}, "unit_cost": {{ "amount": "1.00", "currency": "GBP" }},
+    "term": "{term}", "billing_plan": "upfront", "term_start": "{start}",
+    "changes": [ {} ] }} ]
+}} ] }}"#,
+            changes.join(", ")
+        )
+    }
+
+    /// Everything billed for the cycle from `start` to `end` by the monthly plans from the
+    /// cycle's month to the month after its end, and how many prorated charges it took.
+    fn billed_over(
+        rules: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+        snapshot_of: impl Fn(NaiveDate) -> String,
+    ) -> (Decimal, usize) {
+        let mut db = Database::default();
+        let file = db.set_file("contoso.tally", format!("{HEADER}{rules}"));
+        let first = start.with_day0(0).unwrap();
+        let mut total = Decimal::ZERO;
+        let mut charges = 0;
+        let mut month = first;
+        while month <= end.checked_add_months(Months::new(1)).unwrap() {
+            let text = snapshot_of(month);
+            let snapshot = tally_snapshot::from_json(&text).unwrap();
+            let period = tally_driver::plan_period(&snapshot, None, "s").unwrap();
+            let input = tally_driver::input_file("s", text.as_bytes());
+            let run = tally_driver::plan(&db, &[file], &snapshot, input, period).unwrap();
+            assert!(run.failures.is_empty(), "{:?}", run.failures);
+            for line in &run.plan.customers[0].lines {
+                // The cycle's own charges: not the renewal that follows it.
+                if line.period.start <= end {
+                    total += line.amount.unwrap();
+                    charges += usize::from(line.proration.is_some());
+                }
+            }
+            month = month.checked_add_months(Months::new(1)).unwrap();
+        }
+        (total, charges)
+    }
+
+    use chrono::Datelike;
+
+    fn check(
+        cadence: &str,
+        term: &str,
+        months: u32,
+        start: NaiveDate,
+        price: Decimal,
+        seats: u32,
+        added: Vec<(u32, u32)>,
+    ) -> Result<(), TestCaseError> {
+        let end = start
+            .checked_add_months(Months::new(months))
+            .unwrap()
+            .pred_opt()
+            .unwrap();
+        let days = (end - start).num_days() + 1;
+        let cycle = tally_billing::Cycles {
+            anchor: start,
+            length: match months {
+                3 => tally_billing::CycleLength::Quarter,
+                12 => tally_billing::CycleLength::Year,
+                _ => tally_billing::CycleLength::ThreeYears,
+            },
+        }
+        .days(start);
+        // Additions on days after the first, in order.
+        let mut added: Vec<(NaiveDate, u32)> = added
+            .into_iter()
+            .map(|(offset, more)| {
+                (
+                    start + chrono::Days::new(u64::from(offset) % (days as u64 - 1) + 1),
+                    more,
+                )
+            })
+            .collect();
+        added.sort();
+        added.dedup_by_key(|(day, _)| *day);
+        let rules = format!(
+            "seats qty = m365.sku(\"SPB\").purchased price {price} every {cadence} prorate daily\n"
+        );
+        let (billed, charges) = billed_over(&rules, start, end, |month| {
+            snapshot_text(month, start, term, seats, &added)
+        });
+        // The exact integral: each day's seats at price / cycle days.
+        let mut exact = price * Decimal::from(seats);
+        for (day, more) in &added {
+            let remaining = (end - *day).num_days() + 1;
+            exact += price * Decimal::from(*more) * Decimal::from(remaining) / Decimal::from(cycle);
+        }
+        let tolerance = Decimal::new(5, 3) * Decimal::from(charges);
+        prop_assert!(
+            (billed - exact).abs() <= tolerance,
+            "billed {} vs exact {} ({} charges) for {:?}",
+            billed,
+            exact,
+            charges,
+            added
+        );
+        prop_assert_eq!(charges, added.len());
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn a_year_of_plans_bills_the_integral(
+            day in 1u32..=28, month in 1u32..=12, cents in 100i64..=50_000, seats in 1u32..=40,
+            added in prop::collection::vec((0u32..400, 1u32..=5), 0..4)
+        ) {
+            let start = date(2026, month, day);
+            check("term", "annual", 12, start, Decimal::new(cents, 2), seats, added)?;
+        }
+
+        #[test]
+        fn a_quarter_of_plans_bills_the_integral(
+            day in 1u32..=28, month in 1u32..=12, cents in 100i64..=50_000, seats in 1u32..=40,
+            added in prop::collection::vec((0u32..100, 1u32..=5), 0..3)
+        ) {
+            let start = date(2026, month, day);
+            let rules_start = start;
+            check(&format!("quarter starting {rules_start}"), "monthly", 3, start, Decimal::new(cents, 2), seats, added)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4))]
+
+        #[test]
+        fn a_triennial_term_of_plans_bills_the_integral(
+            day in 1u32..=28, month in 1u32..=12, cents in 100i64..=50_000, seats in 1u32..=40,
+            added in prop::collection::vec((0u32..1200, 1u32..=5), 0..4)
+        ) {
+            let start = date(2026, month, day);
+            check("term", "triennial", 36, start, Decimal::new(cents, 2), seats, added)?;
+        }
+    }
+}

@@ -162,11 +162,13 @@ impl TrueupCycle<'_> {
     /// A change on `day` is billed to the end of its cycle, over the cycle's days: the
     /// customer's billing period (Microsoft's monthly rule: the days of the month it starts
     /// in), or the line's own cycle (a year's 365 or 366 days, a quarter's, a term's). `None`
-    /// before the first cycle.
+    /// before the first cycle, and on a cycle's first day, whose count the cycle's own charge
+    /// already billed.
     fn of(&self, day: NaiveDate) -> Option<(NaiveDate, i64)> {
         match self {
             TrueupCycle::Cycles(cycles) => cycles
                 .containing(day)
+                .filter(|(start, _)| *start != day)
                 .map(|(start, end)| (end, cycles.days(start))),
             TrueupCycle::Period(previous) => {
                 Some((previous.end, cycle_days(previous.start, CycleLength::Month)))

@@ -34,13 +34,14 @@ pub fn evaluate(
     // One view of the tenant per day the rules need, and one evaluator (with its own cache of
     // definitions) per view.
     let mut needed = days_needed(program, period, &previous, &changes);
-    needed.extend(
-        cycles
-            .iter()
-            .flatten()
-            .flatten()
-            .filter_map(|c| c.billed.map(|b| b.0)),
-    );
+    for (line, cycles) in program.lines.iter().zip(&cycles) {
+        if let Ok(Some(cycles)) = cycles {
+            needed.extend(cycles.billed.map(|(start, _)| start));
+            if line.prorate == Prorate::Daily {
+                needed.insert(history_start(&previous, Some(*cycles)));
+            }
+        }
+    }
     let views: BTreeMap<NaiveDate, Tenant> = needed
         .into_iter()
         .map(|day| (day, tenant.at(day)))
@@ -120,6 +121,25 @@ fn days_needed(
         days.extend(line.price_changes(previous.start, period.end));
     }
     days
+}
+
+/// Where a prorated advance line's history starts: the previous period's first day, whose
+/// count the previous plan billed. A line with its own cycles billed that count only if a cycle
+/// started that day; otherwise a change on that day is still to be trued up, so the history
+/// starts the day before.
+fn history_start(previous: &Period, cycles: Option<LineCycles>) -> NaiveDate {
+    let Some(cycles) = cycles else {
+        return previous.start;
+    };
+    let cycle_starts_that_day = cycles
+        .cycles
+        .containing(previous.start)
+        .is_some_and(|(start, _)| start == previous.start);
+    if cycle_starts_that_day {
+        previous.start
+    } else {
+        previous.start.pred_opt().unwrap_or(previous.start)
+    }
 }
 
 /// The cycles of a line with a cadence: their length (the subscription's term for `every
@@ -263,7 +283,7 @@ impl<'p> Days<'p> {
             result.warnings.extend(upfront_billed_monthly(line, resold));
         }
         if line.needs_history() {
-            let history = self.history(line)?;
+            let history = self.history(line, cycles)?;
             // `measure max` bills the peak: a split follows the users of the peak day.
             if line.measure == Measure::Max
                 && line.prorate == Prorate::None
@@ -286,9 +306,9 @@ impl<'p> Days<'p> {
 
     /// How the line's counts moved: over the previous period for prorated advance lines (whose
     /// changes they true up), over the period otherwise.
-    fn history(&mut self, line: &Line) -> Errors<History> {
+    fn history(&mut self, line: &Line, cycles: Option<LineCycles>) -> Errors<History> {
         let (from, to) = if line.prorate == Prorate::Daily && line.billing == Billing::Advance {
-            (self.previous.start, self.previous.end)
+            (history_start(self.previous, cycles), self.previous.end)
         } else {
             (self.period.start, self.period.end)
         };
