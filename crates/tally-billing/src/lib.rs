@@ -34,4 +34,4 @@ pub use calendar::{
 pub use error::BillingError;
 pub use proration::{Prorated, ProrationRounding, prorate, prorate_months};
 pub use tiers::{Tier, TierCharge, TierMode, price_tiers};
-pub use window::{REDUCTION_WINDOW, reduction_allowed};
+pub use window::{REDUCTION_WINDOW, reduction_allowed, reduction_allowed_on};

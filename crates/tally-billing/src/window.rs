@@ -8,7 +8,7 @@
 //! entitled to costs them a month or a year of seats; allowing one at the
 //! boundary at worst lets Partner Center reject it.
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 
 /// The length of the window.
 pub const REDUCTION_WINDOW: TimeDelta = TimeDelta::hours(168);
@@ -20,4 +20,12 @@ pub const REDUCTION_WINDOW: TimeDelta = TimeDelta::hours(168);
 /// Center uses UTC).
 pub fn reduction_allowed(changed_at: NaiveDateTime, reduce_at: NaiveDateTime) -> bool {
     reduce_at >= changed_at && reduce_at - changed_at <= REDUCTION_WINDOW
+}
+
+/// [`reduction_allowed`] for records that carry dates only (snapshots): the 168 hours from
+/// some time on `changed_on` end during the seventh day after it, so a reduction dated up to
+/// and including that day is taken to be inside (the customer is credited where Microsoft may
+/// have credited them); the eighth day is outside.
+pub fn reduction_allowed_on(changed_on: NaiveDate, reduce_on: NaiveDate) -> bool {
+    reduce_on >= changed_on && (reduce_on - changed_on).num_days() <= 7
 }

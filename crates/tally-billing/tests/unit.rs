@@ -37,6 +37,27 @@ fn reduction_window_is_168_hours_inclusive() {
 }
 
 #[test]
+fn on_dates_the_seventh_day_after_is_inside_the_window() {
+    let added = date(2026, 2, 11);
+    assert!(tally_billing::reduction_allowed_on(
+        added,
+        date(2026, 2, 11)
+    ));
+    assert!(tally_billing::reduction_allowed_on(
+        added,
+        date(2026, 2, 18)
+    ));
+    assert!(!tally_billing::reduction_allowed_on(
+        added,
+        date(2026, 2, 19)
+    ));
+    assert!(!tally_billing::reduction_allowed_on(
+        added,
+        date(2026, 2, 10)
+    ));
+}
+
+#[test]
 fn inclusive_days_counts_both_ends() {
     assert_eq!(inclusive_days(date(2021, 6, 20), date(2021, 7, 17)), 28);
     assert_eq!(inclusive_days(date(2021, 6, 20), date(2021, 6, 20)), 1);

@@ -113,7 +113,7 @@ fn reduction_allowed_on(
     subscriptions: &[SubscribedSku],
     before: &[DayCount],
 ) -> bool {
-    let within = |from: NaiveDate| day >= from && (day - from).num_days() <= 7;
+    let within = |from: NaiveDate| tally_billing::reduction_allowed_on(from, day);
     let added_recently = before
         .windows(2)
         .any(|w| matches!(w, [a, b] if b.billed > a.billed && within(b.from)));
