@@ -75,10 +75,21 @@ impl<'a> Names<'a> {
 /// typo: at most a third of the letters differ, and never more than three (long paths and
 /// tenant names share most of their text without being the same).
 pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Edit distance costs the product of the lengths: a name of thousands of characters is no
+    // typo of anything, and comparing it with every candidate would take seconds.
+    if wanted.len() > 200 {
+        return None;
+    }
     let wanted_lower = wanted.to_lowercase();
-    let limit = (wanted.chars().count() / 3).clamp(1, 3);
+    let wanted_len = wanted.chars().count();
+    let limit = (wanted_len / 3).clamp(1, 3);
     candidates
         .into_iter()
+        // The distance is at least the difference in length: skip what cannot be close.
+        .filter(|c| {
+            c.len().abs_diff(wanted.len()) <= 4 * limit
+                && c.chars().count().abs_diff(wanted_len) <= limit
+        })
         .map(|c| (strsim::levenshtein(&wanted_lower, &c.to_lowercase()), c))
         .filter(|(d, _)| *d <= limit)
         .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
@@ -121,6 +132,12 @@ mod tests {
         assert_eq!(closest("departmnet", names), Some("department"));
         assert_eq!(closest("enabeld", names), Some("enabled"));
         assert_eq!(closest("zzz", names), None);
+        let long = "x".repeat(100_000);
+        assert_eq!(closest(&long, names), None);
+        assert_eq!(
+            closest("departmnet", [long.as_str(), "department"]),
+            Some("department")
+        );
         let paths = ["tests/diagnostics/header.tally"];
         assert_eq!(
             closest("tests/diagnostics/missing/shared.tally", paths),

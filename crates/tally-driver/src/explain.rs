@@ -105,17 +105,18 @@ pub fn explain(
             program.customer.billing_day, period.start
         ))
     })?;
-    let evaluation = tally_eval::evaluate(program, snapshot, &period).map_err(|errors| {
-        Failure::Problems(
-            errors
-                .into_iter()
-                .map(|e| FileDiagnostic {
-                    file: e.module.0,
-                    diagnostic: e.diagnostic,
-                })
-                .collect(),
-        )
-    })?;
+    let evaluation =
+        tally_eval::evaluate_explained(program, snapshot, &period).map_err(|errors| {
+            Failure::Problems(
+                errors
+                    .into_iter()
+                    .map(|e| FileDiagnostic {
+                        file: e.module.0,
+                        diagnostic: e.diagnostic,
+                    })
+                    .collect(),
+            )
+        })?;
     let customer = tally_plan::assemble_customer(program, &evaluation, &period, &key)
         .map_err(|e| Failure::Refusal(e.to_string()))?;
     let (Some(rule), Some(result)) = (program.lines.get(index), evaluation.lines.get(index)) else {
@@ -329,10 +330,13 @@ fn write_step(f: &mut fmt::Formatter<'_>, step: &Step, depth: usize) -> fmt::Res
     }
     if let Some(filter) = &step.filter {
         writeln!(f, "{indent}  kept {} of {}", filter.kept, filter.total)?;
-        for (condition, who) in &filter.excluded {
-            if !who.is_empty() {
-                writeln!(f, "{indent}  excluded by `{condition}`: {}", who.join(", "))?;
-            }
+        for exclusion in filter.excluded.iter().filter(|e| !e.who.is_empty()) {
+            writeln!(
+                f,
+                "{indent}  excluded by `{}`: {}",
+                exclusion.condition,
+                exclusion.who.join(", ")
+            )?;
         }
     }
     for child in &step.children {

@@ -6,8 +6,8 @@ mod eval;
 mod trace;
 mod value;
 
-pub use eval::{evaluate, previous_period};
-pub use trace::{Filter, Step};
+pub use eval::{evaluate, evaluate_explained, previous_period};
+pub use trace::{Exclusion, Filter, Step};
 pub use value::{Value, show_decimal};
 
 use tally_diagnostics::Diagnostic;

@@ -23,8 +23,19 @@ pub struct Step {
 pub struct Filter {
     pub total: usize,
     pub kept: usize,
-    /// Per condition of the top-level `and` chain: its text and the records it excluded first.
-    pub excluded: Vec<(String, Vec<String>)>,
+    /// Per condition of the top-level `and` chain, what it excluded first.
+    pub excluded: Vec<Exclusion>,
+}
+
+/// The records one condition of a filter left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exclusion {
+    /// The condition's text.
+    pub condition: String,
+    pub count: usize,
+    /// Who, when the evaluation was asked for names (`explain`); empty otherwise, so that a
+    /// plan's memory does not grow with lines × users.
+    pub who: Vec<String>,
 }
 
 impl Filter {
@@ -34,8 +45,8 @@ impl Filter {
         let parts: Vec<String> = self
             .excluded
             .iter()
-            .filter(|(_, who)| !who.is_empty())
-            .map(|(condition, who)| format!("{} excluded by `{condition}`", who.len()))
+            .filter(|e| e.count > 0)
+            .map(|e| format!("{} excluded by `{}`", e.count, e.condition))
             .collect();
         if !parts.is_empty() {
             out.push_str("; ");

@@ -22,6 +22,9 @@ pub const SKUS_CSV: &str = include_str!("../../../stdlib/skus.csv");
 const HEADER: [&str; 3] = ["GUID", "String_Id", "Product_Display_Name"];
 
 /// How many suggestions [`SkuCatalog::suggest`] returns at most.
+/// Names longer than this (in bytes) get no suggestions.
+const MAX_SUGGESTED_LEN: usize = 200;
+
 const MAX_SUGGESTIONS: usize = 3;
 
 /// One SKU: what Microsoft calls it in each of its three vocabularies.
@@ -203,7 +206,8 @@ impl SkuCatalog {
     /// share it.
     pub fn suggest(&self, name: &str) -> Vec<String> {
         let wanted = key(name);
-        if wanted.is_empty() {
+        // No product name is this long: comparing a huge text with every SKU costs seconds.
+        if wanted.is_empty() || wanted.len() > MAX_SUGGESTED_LEN {
             return Vec::new();
         }
         let limit = (wanted.chars().count() / 3).max(1);

@@ -248,7 +248,18 @@ impl Lowering {
         let bound = inner.next()?;
         let bound_span = self.span(&bound);
         let up_to = match bound.as_rule() {
-            Rule::integer => Some(bound.as_str().parse().unwrap_or(i64::MAX)),
+            Rule::integer => match bound.as_str().parse() {
+                Ok(bound) => Some(bound),
+                Err(_) => {
+                    // Never clamped: a bound that does not fit would bill another tier.
+                    self.diagnostics.push(Diagnostic::error(
+                        Code::BadLiteral,
+                        format!("`{}` is too large", bound.as_str()),
+                        bound_span,
+                    ));
+                    return None;
+                }
+            },
             _ => None,
         };
         let price = self.expr(inner.next()?)?;

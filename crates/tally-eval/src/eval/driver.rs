@@ -14,11 +14,30 @@ use tally_snapshot::{BillingPlan, Period, Snapshot, SubscribedSku, Tenant};
 type Errors<T> = std::result::Result<T, Vec<EvalError>>;
 
 /// Evaluates every line of the program for the period. All lines are evaluated even when one
-/// fails, so that every runtime error is reported at once.
+/// fails, so that every runtime error is reported at once. Filters record how many records each
+/// condition excluded; [`evaluate_explained`] also records who.
 pub fn evaluate(
     program: &Program,
     snapshot: &Snapshot,
     period: &Period,
+) -> std::result::Result<Evaluation, Vec<EvalError>> {
+    evaluate_with(program, snapshot, period, false)
+}
+
+/// [`evaluate`], with the names of the records each filter excluded, for an explanation.
+pub fn evaluate_explained(
+    program: &Program,
+    snapshot: &Snapshot,
+    period: &Period,
+) -> std::result::Result<Evaluation, Vec<EvalError>> {
+    evaluate_with(program, snapshot, period, true)
+}
+
+fn evaluate_with(
+    program: &Program,
+    snapshot: &Snapshot,
+    period: &Period,
+    names: bool,
 ) -> std::result::Result<Evaluation, Vec<EvalError>> {
     let Some(tenant) = snapshot.tenant(&program.customer.tenant) else {
         return Err(vec![missing_tenant(program, snapshot)]);
@@ -49,7 +68,10 @@ pub fn evaluate(
     let mut days = Days {
         evaluators: views
             .iter()
-            .map(|(day, view)| (*day, Evaluator::new(program, view, period, snapshot, *day)))
+            .map(|(day, view)| {
+                let evaluator = Evaluator::new(program, view, period, snapshot, *day, names);
+                (*day, evaluator)
+            })
             .collect(),
         period,
         previous: &previous,

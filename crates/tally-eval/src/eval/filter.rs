@@ -2,7 +2,7 @@
 
 use super::ops::truth;
 use super::{Ctx, Evaluator, InModule, Result, expected, unexpected};
-use crate::trace::{Filter, Step};
+use crate::trace::{Exclusion, Filter, Step};
 use crate::value::Value;
 use tally_ir::{BinaryOp, TExpr, TExprKind};
 
@@ -19,24 +19,31 @@ impl Evaluator<'_> {
             return Err(unexpected("a list to filter", &items, expr.span)).in_module(ctx);
         };
         let conditions = conjuncts(predicate);
-        let mut excluded: Vec<(String, Vec<String>)> = conditions
+        let mut excluded: Vec<Exclusion> = conditions
             .iter()
-            .map(|c| {
-                (
-                    self.program.text(ctx.module, c.span).to_string(),
-                    Vec::new(),
-                )
+            .map(|c| Exclusion {
+                condition: self.program.text(ctx.module, c.span).to_string(),
+                count: 0,
+                who: Vec::new(),
             })
             .collect();
+        // Names cost a string per record: only an explanation shows them.
+        let names = ctx.trace && self.names;
         let mut kept = Vec::new();
         for item in &items {
             let Some(failed) = self.first_failed(&conditions, item, ctx)? else {
                 kept.push(item.clone());
                 continue;
             };
-            let shown = self.show(item, expr.span).in_module(ctx)?;
             match excluded.get_mut(failed) {
-                Some((_, who)) => who.push(shown),
+                Some(exclusion) => {
+                    exclusion.count += 1;
+                    if names {
+                        exclusion
+                            .who
+                            .push(self.show(item, expr.span).in_module(ctx)?);
+                    }
+                }
                 None => {
                     let message =
                         format!("exclusions for condition {failed} of {}", conditions.len());
@@ -103,7 +110,10 @@ mod tests {
     /// The filter step of the line's quantity.
     fn filter_of(rules: &str) -> Step {
         let fixture = Fixture::with_rules(rules);
-        let result = fixture.line(0);
+        let evaluation =
+            super::super::evaluate_explained(&fixture.program, &fixture.snapshot, &fixture.period)
+                .unwrap();
+        let result = evaluation.lines[0].clone();
         let (_, step) = result.steps.first().cloned().unwrap();
         let mut found = None;
         step.walk(&mut |s, _| {
@@ -121,15 +131,20 @@ mod tests {
         );
         let filter = step.filter.unwrap();
         assert_eq!((filter.total, filter.kept), (4, 1));
+        let who: Vec<(&str, usize, Vec<&str>)> = filter
+            .excluded
+            .iter()
+            .map(|e| {
+                let names = e.who.iter().map(String::as_str).collect();
+                (e.condition.as_str(), e.count, names)
+            })
+            .collect();
         assert_eq!(
-            filter.excluded,
+            who,
             [
-                ("enabled".to_string(), vec!["dan@contoso.com".to_string()]),
-                ("licensed".to_string(), vec!["cy@contoso.com".to_string()]),
-                (
-                    "department == \"sales\"".to_string(),
-                    vec!["bo@contoso.com".to_string()]
-                ),
+                ("enabled", 1, vec!["dan@contoso.com"]),
+                ("licensed", 1, vec!["cy@contoso.com"]),
+                ("department == \"sales\"", 1, vec!["bo@contoso.com"]),
             ]
         );
         assert_eq!(
@@ -146,7 +161,11 @@ mod tests {
         );
         let filter = step.filter.unwrap();
         assert_eq!(filter.excluded.len(), 1);
-        assert_eq!(filter.excluded[0].1, ["ana@contoso.com", "cy@contoso.com"]);
+        assert_eq!(
+            filter.excluded[0].who,
+            ["ana@contoso.com", "cy@contoso.com"]
+        );
+        assert_eq!(filter.excluded[0].count, 2);
     }
 
     #[test]
@@ -216,5 +235,22 @@ mod tests {
         ));
         let found = conjuncts(&chain);
         assert_eq!(found, [&leaf(false), &or, &leaf(true)]);
+    }
+
+    #[test]
+    fn a_plan_counts_whom_a_filter_excluded_without_naming_them() {
+        let fixture = Fixture::with_rules(
+            "seats qty = count(m365.users where enabled and licensed) price 1.00",
+        );
+        let result = fixture.line(0);
+        let mut excluded = Vec::new();
+        for (_, step) in &result.steps {
+            step.walk(&mut |s, _| {
+                if let Some(filter) = &s.filter {
+                    excluded.extend(filter.excluded.iter().map(|e| (e.count, e.who.len())));
+                }
+            });
+        }
+        assert_eq!(excluded, [(1, 0), (1, 0)]);
     }
 }

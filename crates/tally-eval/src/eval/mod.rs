@@ -24,7 +24,7 @@ mod split;
 #[cfg(test)]
 mod testing;
 
-pub use driver::{evaluate, previous_period};
+pub use driver::{evaluate, evaluate_explained, previous_period};
 
 use crate::trace::Step;
 use crate::value::{Value, kind};
@@ -84,6 +84,8 @@ struct Evaluator<'p> {
     /// Each definition's value, its steps, and the conversions it made (so that every line
     /// using a cached definition still records them).
     lets: HashMap<LetId, (Value, Vec<Step>, Vec<Conversion>)>,
+    /// Whether filters record who they excluded (for `explain`), not only how many.
+    names: bool,
 }
 
 /// Where an expression is evaluated: its file, and the record a `where` is looking at.
@@ -122,6 +124,7 @@ impl<'p> Evaluator<'p> {
         period: &'p Period,
         snapshot: &'p Snapshot,
         date: NaiveDate,
+        names: bool,
     ) -> Evaluator<'p> {
         Evaluator {
             program,
@@ -132,6 +135,7 @@ impl<'p> Evaluator<'p> {
             snapshot,
             conversions: RefCell::new(Vec::new()),
             lets: HashMap::new(),
+            names,
         }
     }
 
