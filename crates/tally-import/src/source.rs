@@ -23,6 +23,10 @@ pub enum Source {
     Memory { name: String, bytes: Vec<u8> },
 }
 
+/// The largest file read whole into memory: ample for the exports that are read whole, and a
+/// clear error instead of running out of memory on a mistaken multi-gigabyte input.
+pub(crate) const MAX_WHOLE_FILE: u64 = 256 * 1024 * 1024;
+
 impl Source {
     pub fn file(path: impl Into<PathBuf>) -> Source {
         Source::File(path.into())
@@ -66,10 +70,25 @@ impl Source {
     /// The whole content as text (for JSON and small CSV files), without a UTF-8 byte order
     /// mark, after checking it is not a kind of file we cannot read.
     pub(crate) fn read_text(&self) -> Result<String, ImportError> {
+        self.read_text_within(MAX_WHOLE_FILE)
+    }
+
+    /// [`Source::read_text`], refusing more than `limit` bytes.
+    fn read_text_within(&self, limit: u64) -> Result<String, ImportError> {
         let mut bytes = Vec::new();
         self.open()?
+            .take(limit + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| ImportError::file(self.name(), format!("cannot read: {e}")))?;
+        if bytes.len() as u64 > limit {
+            return Err(ImportError::file(
+                self.name(),
+                format!(
+                    "the file is larger than {}, the limit for files read whole (Graph exports, counts, mappings, price lists); split it, or give usage and reconciliation data as CSV, which is streamed",
+                    size(limit)
+                ),
+            ));
+        }
         check_readable(&self.name(), &bytes)?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let offset = e.utf8_error().valid_up_to();
@@ -127,5 +146,28 @@ pub(crate) fn check_readable(name: &str, head: &[u8]) -> Result<(), ImportError>
     match detect(Path::new(name), head) {
         FileKind::Binary(what) => Err(ImportError::file(name, what.message())),
         _ => Ok(()),
+    }
+}
+
+/// `268435456` → "256 MiB".
+fn size(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{} MiB", bytes / 1024 / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn a_file_read_whole_has_a_size_limit() {
+        let source = Source::memory("counts.csv", b"tenant,counter,value\n".to_vec());
+        assert!(source.read_text_within(100).is_ok());
+        let error = source.read_text_within(10).unwrap_err();
+        assert!(error.message.contains("larger than 10 bytes"), "{error}");
+        assert_eq!(size(MAX_WHOLE_FILE), "256 MiB");
     }
 }
