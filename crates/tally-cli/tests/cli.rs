@@ -1218,3 +1218,82 @@ fn many_diagnostics_are_drawn_up_to_a_cap_and_counted() {
     );
     assert_eq!(run.stderr.matches("× unknown name").count(), 100);
 }
+
+/// Many customers are planned on every core, or in shards on several machines: the plan is the
+/// same bytes either way.
+#[test]
+fn parallel_sharded_and_sequential_plans_are_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let acme = std::fs::read_to_string(workspace().join(ACME)).unwrap();
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(workspace().join(ACME_SNAPSHOT)).unwrap())
+            .unwrap();
+    let template = snapshot["tenants"][0].clone();
+    let mut tenants = Vec::new();
+    for i in 0..30 {
+        let tenant = format!("customer{i:02}.onmicrosoft.com");
+        std::fs::write(
+            dir.path().join(format!("c{i:02}.tally")),
+            acme.replace("acme.onmicrosoft.com", &tenant)
+                .replace("Acme Ltd", &format!("Customer {i}")),
+        )
+        .unwrap();
+        let mut t = template.clone();
+        t["tenant"] = serde_json::Value::String(tenant);
+        tenants.push(t);
+    }
+    let mut many = snapshot.clone();
+    many["tenants"] = serde_json::Value::Array(tenants);
+    std::fs::write(dir.path().join("snapshot.json"), many.to_string()).unwrap();
+    let plan = |env_threads: &str, extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            ".",
+            "--snapshot",
+            "snapshot.json",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+            .current_dir(dir.path())
+            .env("RAYON_NUM_THREADS", env_threads)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    let sequential = plan("1", &[]);
+    let parallel = plan("2", &[]);
+    assert_eq!(sequential, parallel);
+    for k in 1..=3 {
+        let shard = plan("2", &["--shard", &format!("{k}/3")]);
+        std::fs::write(dir.path().join(format!("shard{k}.json")), shard).unwrap();
+    }
+    let merged = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .current_dir(dir.path())
+        .args([
+            "plan",
+            "--merge",
+            "shard3.json",
+            "shard1.json",
+            "shard2.json",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    assert_eq!(merged.stdout, sequential);
+    let plan: serde_json::Value = serde_json::from_slice(&sequential).unwrap();
+    assert_eq!(plan["customers"].as_array().unwrap().len(), 30);
+}

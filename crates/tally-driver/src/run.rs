@@ -2,10 +2,12 @@
 //! customer's failure kept apart so the others are still planned.
 
 use crate::{Failure, FileDiagnostic, customer_period};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use tally_db::{Database, Db, SourceFile};
 use tally_diagnostics::{Code, Diagnostic};
+use tally_ir::Program;
 use tally_plan::{CustomerPlan, Incomplete, InputFile, Inputs, PLAN_VERSION, Plan, PlanPeriod};
 use tally_snapshot::{Period, Snapshot};
 
@@ -49,13 +51,25 @@ pub fn plan(
             "none of the files has a `customer` header, so there is nothing to plan".into(),
         ));
     }
+    // Linking reads the database, one file after the other; then each customer is evaluated
+    // and assembled on its own (pure functions of its program and the snapshot), on every
+    // core. `collect` keeps the files' order, so the plan does not depend on the threads.
+    let mut tenants: BTreeMap<String, String> = BTreeMap::new();
+    let linked: Vec<(String, Result<&Program, Vec<FileDiagnostic>>)> = customer_files
+        .into_iter()
+        .map(|file| (file.key(db).clone(), linked(db, file, &mut tenants)))
+        .collect();
+    let planned: Vec<(String, Result<CustomerPlan, Vec<FileDiagnostic>>)> = linked
+        .into_par_iter()
+        .map(|(key, program)| {
+            let plan = program.and_then(|program| customer(&key, program, snapshot, &period));
+            (key, plan)
+        })
+        .collect();
     let mut customers = Vec::new();
     let mut failures = Vec::new();
-    // Line ids start at the tenant: two files billing one tenant would repeat them.
-    let mut tenants: BTreeMap<String, String> = BTreeMap::new();
-    for file in customer_files {
-        let key = file.key(db).clone();
-        match customer(db, file, snapshot, &period, &mut tenants) {
+    for (key, plan) in planned {
+        match plan {
             Ok(plan) => customers.push(plan),
             Err(problems) => failures.push((key, problems)),
         }
@@ -95,13 +109,13 @@ pub fn plan(
     Ok(PlanRun { plan, failures })
 }
 
-fn customer(
-    db: &Database,
+/// A customer file's linked program, unless it has none or bills a tenant an earlier file
+/// bills (line ids start at the tenant: two files billing one tenant would repeat them).
+fn linked<'db>(
+    db: &'db Database,
     file: SourceFile,
-    snapshot: &Snapshot,
-    period: &Period,
     tenants: &mut BTreeMap<String, String>,
-) -> Result<CustomerPlan, Vec<FileDiagnostic>> {
+) -> Result<&'db Program, Vec<FileDiagnostic>> {
     let key = file.key(db).clone();
     let in_file = |diagnostic: Diagnostic| FileDiagnostic {
         file: key.clone(),
@@ -122,6 +136,20 @@ fn customer(
         )]);
     }
     tenants.insert(tenant, key.clone());
+    Ok(program)
+}
+
+/// One customer's plan: its billing period, evaluation and assembly.
+fn customer(
+    key: &str,
+    program: &Program,
+    snapshot: &Snapshot,
+    period: &Period,
+) -> Result<CustomerPlan, Vec<FileDiagnostic>> {
+    let in_file = |diagnostic: Diagnostic| FileDiagnostic {
+        file: key.to_string(),
+        diagnostic,
+    };
     let period = customer_period(period, program.customer.billing_day).ok_or_else(|| {
         vec![in_file(Diagnostic::internal(
             format!(
@@ -140,7 +168,7 @@ fn customer(
             })
             .collect::<Vec<_>>()
     })?;
-    tally_plan::assemble_customer(program, &evaluation, &period, &key).map_err(|e| {
+    tally_plan::assemble_customer(program, &evaluation, &period, key).map_err(|e| {
         let message = format!("line `{}`: {}", e.line, e.message);
         let diagnostic = if e.code == Code::Internal {
             Diagnostic::internal(message, e.span)

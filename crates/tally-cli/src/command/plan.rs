@@ -2,7 +2,7 @@
 
 use crate::command::{period, read_snapshot};
 use crate::exit::Failure;
-use crate::load::load;
+use crate::load::{load, read};
 use crate::{output, render};
 use std::path::PathBuf;
 use tally_db::Database;
@@ -17,11 +17,18 @@ enum PlanFormat {
 #[derive(clap::Args)]
 pub(crate) struct PlanArgs {
     /// Customer rule files or directories.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "merge")]
     paths: Vec<PathBuf>,
     /// The snapshot of licence and usage data (JSON).
-    #[arg(long)]
-    snapshot: PathBuf,
+    #[arg(long, required_unless_present = "merge")]
+    snapshot: Option<PathBuf>,
+    /// Plan only shard K of N (1-based): every Nth customer file in path order, so N machines
+    /// plan a month together; join their plans with `--merge`.
+    #[arg(long, value_name = "K/N", conflicts_with = "merge")]
+    shard: Option<String>,
+    /// Join the JSON plans of shards into the plan one run would have written.
+    #[arg(long, value_name = "PLAN.json", num_args = 1.., conflicts_with_all = ["paths", "snapshot", "period"])]
+    merge: Vec<PathBuf>,
     /// The billing month, YYYY-MM (default: the snapshot's period).
     #[arg(long)]
     period: Option<String>,
@@ -35,6 +42,13 @@ pub(crate) struct PlanArgs {
 /// Customers whose plan fails are reported and left out; the others are still planned, and the
 /// plan lists the missing ones in `incomplete` (exit 1). Nothing is written if none planned.
 pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
+    if !args.merge.is_empty() {
+        return merge(&args);
+    }
+    let Some(snapshot_path) = &args.snapshot else {
+        return Err(Failure::Usage("`--snapshot` is required".into()));
+    };
+    let shard = args.shard.as_deref().map(shard).transpose()?;
     let loaded = load(Database::default(), &args.paths)?;
     let db = &loaded.db;
     let problems = tally_driver::diagnostics(db, &loaded.roots);
@@ -42,9 +56,20 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
     if problems.iter().any(|p| p.diagnostic.is_error()) {
         return Err(Failure::Reported);
     }
-    let (snapshot, input) = read_snapshot(&args.snapshot)?;
-    let period = period(&snapshot, args.period.as_deref(), &args.snapshot)?;
-    let run = tally_driver::plan(db, &loaded.roots, &snapshot, input, period)?;
+    let (snapshot, input) = read_snapshot(snapshot_path)?;
+    let period = period(&snapshot, args.period.as_deref(), snapshot_path)?;
+    let files: Vec<_> = match shard {
+        Some((k, n)) => loaded
+            .roots
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(i, _)| i % n == k - 1)
+            .map(|(_, f)| f)
+            .collect(),
+        None => loaded.roots.clone(),
+    };
+    let run = tally_driver::plan(db, &files, &snapshot, input, period)?;
     for (_, problems) in &run.failures {
         render::print_human(db, problems);
     }
@@ -57,15 +82,7 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
         return Err(Failure::Reported);
     }
     let plan = &run.plan;
-    let text = match args.format {
-        PlanFormat::Json => tally_plan::to_json(plan).map_err(|e| Failure::Usage(e.to_string()))?,
-        PlanFormat::Csv => tally_plan::to_csv(plan).map_err(|e| Failure::Usage(e.to_string()))?,
-        PlanFormat::Table => tally_plan::to_table(plan),
-    };
-    match &args.output {
-        Some(path) => output::write_whole(path, &text)?,
-        None => output::print(&text)?,
-    }
+    write_plan(plan, &args)?;
     if run.failures.is_empty() {
         Ok(())
     } else {
@@ -73,6 +90,60 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
             "error: {} of {} customer files could not be planned; the plan lists them under `incomplete`",
             run.failures.len(),
             run.failures.len() + plan.customers.len()
+        );
+        Err(Failure::Reported)
+    }
+}
+
+fn write_plan(plan: &tally_plan::Plan, args: &PlanArgs) -> Result<(), Failure> {
+    let text = match args.format {
+        PlanFormat::Json => tally_plan::to_json(plan).map_err(|e| Failure::Usage(e.to_string()))?,
+        PlanFormat::Csv => tally_plan::to_csv(plan).map_err(|e| Failure::Usage(e.to_string()))?,
+        PlanFormat::Table => tally_plan::to_table(plan),
+    };
+    match &args.output {
+        Some(path) => output::write_whole(path, &text),
+        None => output::print(&text),
+    }
+}
+
+/// `3/8` → shard 3 of 8.
+fn shard(text: &str) -> Result<(usize, usize), Failure> {
+    let bad = || {
+        Failure::Usage(format!(
+            "`--shard {text}` is not a shard: write K/N with 1 ≤ K ≤ N, e.g. 2/4"
+        ))
+    };
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let k: usize = k.trim().parse().map_err(|_| bad())?;
+    let n: usize = n.trim().parse().map_err(|_| bad())?;
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// `tally plan --merge A.json B.json`: the shards' plans as one.
+fn merge(args: &PlanArgs) -> Result<(), Failure> {
+    let mut plans = Vec::new();
+    for path in &args.merge {
+        let text = read(path)?;
+        let plan = tally_plan::from_json(&text).map_err(|e| {
+            Failure::Data(format!(
+                "`{}` is not a plan (write one with `tally plan ... --format json`): {e}",
+                path.display()
+            ))
+        })?;
+        plans.push(plan);
+    }
+    let merged = tally_plan::merge(plans).map_err(Failure::Data)?;
+    write_plan(&merged, args)?;
+    if merged.incomplete.is_empty() {
+        Ok(())
+    } else {
+        eprintln!(
+            "error: {} customer files could not be planned; the plan lists them under `incomplete`",
+            merged.incomplete.len()
         );
         Err(Failure::Reported)
     }
