@@ -36,6 +36,8 @@ enum Command {
     Reconcile(command::reconcile::ReconcileArgs),
     /// Show how one line's quantity and amount were computed.
     Explain(command::explain::ExplainArgs),
+    /// Rewrite rule files in the canonical layout, keeping comments (`--check`: list, for CI).
+    Fmt(command::fmt::FmtArgs),
 }
 
 /// Rule files nest only as deep as the language's limits allow; the extra stack is a margin
@@ -84,5 +86,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Import(args) => command::import::run(args),
         Command::Reconcile(args) => command::reconcile::run(args),
         Command::Explain(args) => command::explain::run(args),
+        Command::Fmt(args) => command::fmt::run(args),
     }
 }

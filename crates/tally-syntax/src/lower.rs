@@ -16,6 +16,8 @@ pub(crate) struct Lowering {
     /// An expression nested deeper than the limit was refused: the item is dropped whole, not
     /// kept without the clause that held it.
     pub(crate) too_deep: bool,
+    /// The expressions written in brackets (trivia for the formatter; the tree drops them).
+    pub(crate) parens: Vec<crate::trivia::Parenthesized>,
 }
 
 type P<'i> = Pair<'i, Rule>;
@@ -26,6 +28,7 @@ impl Lowering {
             offset,
             diagnostics: Vec::new(),
             too_deep: false,
+            parens: Vec::new(),
         }
     }
 

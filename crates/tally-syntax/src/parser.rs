@@ -3,6 +3,7 @@
 //! so a missing `}` in the header does not hide a misspelt field further down.
 
 use crate::ast::File;
+use crate::trivia::{self, Parenthesized, Trivia};
 use crate::{depth, hints, lower};
 use pest::Parser;
 use pest::error::{ErrorVariant, InputLocation};
@@ -21,6 +22,25 @@ pub struct Parsed {
 
 /// Parses a whole file. Never fails: errors are values in [`Parsed::diagnostics`].
 pub fn parse(source: &str) -> Parsed {
+    parse_items(source, &mut Vec::new())
+}
+
+/// Parses a whole file as [`parse`] does, and also returns what the tree leaves out: comments,
+/// blank lines and brackets, for a formatter.
+pub fn parse_with_trivia(source: &str) -> (Parsed, Trivia) {
+    let mut parens = Vec::new();
+    let parsed = parse_items(source, &mut parens);
+    let (comments, blank_lines) = trivia::scan(source);
+    let trivia = Trivia {
+        comments,
+        blank_lines,
+        parens,
+    };
+    (parsed, trivia)
+}
+
+/// The parser: every item that parses, and the brackets written in them into `parens`.
+fn parse_items(source: &str, parens: &mut Vec<Parenthesized>) -> Parsed {
     let index = LineIndex::new(source);
     let mut parsed = Parsed::default();
     let mut deep = depth::deep_brackets(source).into_iter().peekable();
@@ -47,6 +67,7 @@ pub fn parse(source: &str) -> Parsed {
                 let mut lowering = lower::Lowering::new(at);
                 let item = lowering.item(pair);
                 parsed.diagnostics.append(&mut lowering.diagnostics);
+                parens.append(&mut lowering.parens);
                 if lowering.too_deep {
                     parsed.file.incomplete = true;
                 } else if let Some(item) = item {

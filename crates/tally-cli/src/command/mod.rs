@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod explain;
+pub(crate) mod fmt;
 pub(crate) mod import;
 pub(crate) mod plan;
 pub(crate) mod reconcile;

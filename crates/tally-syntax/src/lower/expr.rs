@@ -6,6 +6,7 @@ use super::{Lowering, P, is_token};
 use crate::ast::*;
 use crate::depth::{self, MAX_NESTING};
 use crate::parser::Rule;
+use crate::trivia::Parenthesized;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -23,7 +24,18 @@ impl Lowering {
     }
 
     fn lowered(&mut self, pair: P<'_>) -> Option<Lowered> {
-        let pair = innermost(pair);
+        let (pair, brackets) = innermost(pair);
+        let lowered = self.unbracketed(pair)?;
+        if let Some(outer) = brackets {
+            self.parens.push(Parenthesized {
+                expr: lowered.expr.span,
+                outer: self.span(&outer),
+            });
+        }
+        Some(lowered)
+    }
+
+    fn unbracketed(&mut self, pair: P<'_>) -> Option<Lowered> {
         match pair.as_rule() {
             Rule::expr => self.where_chain(pair),
             Rule::or_expr | Rule::and_expr | Rule::add_expr | Rule::mul_expr | Rule::cmp_expr => {
@@ -285,11 +297,17 @@ impl Lowering {
     }
 }
 
-/// The innermost pair of a chain of single-child expression rules. A bracketed value passes
-/// through ten rules (`expr` → `or_expr` → ... → `primary` → `paren` → `expr`), each of which
-/// lowers to its child unchanged: skipping them here spends one stack frame per bracket, not ten.
-fn innermost(mut pair: P<'_>) -> P<'_> {
+/// The innermost pair of a chain of single-child expression rules, and the outermost `paren`
+/// passed on the way (the brackets the user wrote around it, `((x))` counting once). A bracketed
+/// value passes through ten rules (`expr` → `or_expr` → ... → `primary` → `paren` → `expr`),
+/// each of which lowers to its child unchanged: skipping them here spends one stack frame per
+/// bracket, not ten.
+fn innermost(mut pair: P<'_>) -> (P<'_>, Option<P<'_>>) {
+    let mut outer = None;
     loop {
+        if pair.as_rule() == Rule::paren && outer.is_none() {
+            outer = Some(pair.clone());
+        }
         let passes_through = matches!(
             pair.as_rule(),
             Rule::expr
@@ -305,12 +323,12 @@ fn innermost(mut pair: P<'_>) -> P<'_> {
                 | Rule::paren
         );
         if !passes_through {
-            return pair;
+            return (pair, outer);
         }
         let mut children = pair.clone().into_inner().filter(|p| !is_token(p.as_rule()));
         match (children.next(), children.next()) {
             (Some(only), None) => pair = only,
-            _ => return pair,
+            _ => return (pair, outer),
         }
     }
 }
