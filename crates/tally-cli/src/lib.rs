@@ -38,6 +38,8 @@ enum Command {
     Explain(command::explain::ExplainArgs),
     /// Rewrite rule files in the canonical layout, keeping comments (`--check`: list, for CI).
     Fmt(command::fmt::FmtArgs),
+    /// Run the language server over stdin and stdout, for editors.
+    Lsp(command::lsp::LspArgs),
 }
 
 /// Rule files nest only as deep as the language's limits allow; the extra stack is a margin
@@ -87,5 +89,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Reconcile(args) => command::reconcile::run(args),
         Command::Explain(args) => command::explain::run(args),
         Command::Fmt(args) => command::fmt::run(args),
+        Command::Lsp(args) => command::lsp::run(args),
     }
 }

@@ -48,6 +48,11 @@ fn editing_one_file_reruns_only_its_queries() {
         .unwrap();
     let b_key = format!("Id({b_id})");
     assert!(!second_run.is_empty(), "editing b must re-run something");
+    // Pieces are parsed by their text, not by file: only b's edited piece is parsed again.
+    let (pieces, second_run): (Vec<String>, Vec<String>) = second_run
+        .into_iter()
+        .partition(|q| q.starts_with("parse_piece"));
+    assert_eq!(pieces.len(), 1, "{pieces:?}");
     for query in &second_run {
         assert!(
             query.contains(&b_key),
@@ -133,4 +138,40 @@ fn rules_with_errors_have_no_program() {
     let refusal = tally_db::program(&db, typo).as_ref().unwrap_err();
     assert_eq!(refusal.code, tally_diagnostics::Code::RulesHaveErrors);
     assert!(refusal.message.contains("`b.tally`"), "{}", refusal.message);
+}
+
+/// An edit inside one item of a long file parses that item's piece again, not the others, even
+/// though every item after it moves.
+#[test]
+fn an_edit_parses_only_its_piece_again() {
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = Arc::clone(&log);
+    let mut db = Database::with_events(Some(Box::new(move |event: salsa::Event| {
+        if let salsa::EventKind::WillExecute { database_key } = event.kind {
+            sink.lock().unwrap().push(format!("{database_key:?}"));
+        }
+    })));
+    let mut text = customer("big", "25.00");
+    for i in 0..200 {
+        text.push_str(&format!("let d{i} = {i}\nline_{i} qty = d{i} price 1.00\n"));
+    }
+    let file = db.set_file("big.tally", text.clone());
+    let before = tally_db::parse(&db, file).clone();
+    log.lock().unwrap().clear();
+    let edited = text.replace("let d5 = 5\n", "let d5 = 555\n");
+    db.set_file("big.tally", edited.clone());
+    let after = tally_db::parse(&db, file).clone();
+    let pieces: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|q| q.starts_with("parse_piece"))
+        .cloned()
+        .collect();
+    assert_eq!(pieces.len(), 1, "{pieces:?}");
+    assert_eq!(after, tally_syntax::parse(&edited));
+    assert_ne!(after, before);
+    // The items after the edit moved by two bytes.
+    let last = |p: &tally_syntax::Parsed| p.file.items.last().unwrap().span().start;
+    assert_eq!(last(&after), last(&before) + 2);
 }

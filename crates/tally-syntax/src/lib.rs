@@ -10,8 +10,11 @@ mod hints;
 mod lower;
 mod parser;
 mod print;
+mod shift;
 pub mod trivia;
+mod words;
 
 pub use depth::MAX_NESTING;
-pub use parser::{Parsed, parse, parse_with_trivia};
+pub use parser::{Parsed, parse, parse_with_trivia, piece_starts};
 pub use print::Precedence;
+pub use words::{CLAUSE_WORDS, KEYWORDS};

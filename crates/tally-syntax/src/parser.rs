@@ -4,6 +4,7 @@
 
 use crate::ast::File;
 use crate::trivia::{self, Parenthesized, Trivia};
+use crate::words::{CLAUSE_WORDS, KEYWORDS};
 use crate::{depth, hints, lower};
 use pest::Parser;
 use pest::error::{ErrorVariant, InputLocation};
@@ -88,26 +89,37 @@ fn parse_items(source: &str, parens: &mut Vec<Parenthesized>) -> Parsed {
     parsed
 }
 
-/// The words that start a line's clauses (the grammar's `line_clause`).
-const CLAUSE_WORDS: [&str; 17] = [
-    "price",
-    "split",
-    "minimum",
-    "product",
-    "description",
-    "agreement",
-    "billing",
-    "term",
-    "rounding",
-    "prorate",
-    "measure",
-    "trueup",
-    "included",
-    "tiers",
-    "from",
-    "bundle",
-    "every",
-];
+/// Where a file can be cut into pieces that parse on their own as they parse in the whole file:
+/// the starts of text lines that begin an item which no item before can run into (`customer`,
+/// `use`, `let`, or a name that is not a keyword followed by `qty` or `amount`), with 0 first.
+/// An item that parses never runs past such a line (the grammar wants an item start right
+/// after each item), so a piece differs from the whole file only when its last item is cut off
+/// (an error at its end): the caller then parses it together with the next piece.
+pub fn piece_starts(source: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    let mut line_start = 0;
+    while let Some(newline) = source.get(line_start..).and_then(|s| s.find('\n')) {
+        line_start += newline + 1;
+        let first = skip_blanks(source, line_start);
+        let text = source.get(first..).unwrap_or("");
+        let (word, rest) = split_word(text);
+        let begins = match word {
+            "customer" | "use" | "let" => true,
+            "" => false,
+            _ if KEYWORDS.contains(&word) || word.starts_with(|c: char| c.is_ascii_digit()) => {
+                false
+            }
+            _ => {
+                let (second, _) = split_word(rest.trim_start_matches([' ', '\t']));
+                matches!(second, "qty" | "amount")
+            }
+        };
+        if begins && first > 0 {
+            starts.push(first);
+        }
+    }
+    starts
+}
 
 /// A line's clause that failed to parse ends the line early, and the parse then fails at the
 /// clause keyword as if it began an item. Parsing the clause alone gives the error that matters

@@ -4,6 +4,7 @@ pub(crate) mod check;
 pub(crate) mod explain;
 pub(crate) mod fmt;
 pub(crate) mod import;
+pub(crate) mod lsp;
 pub(crate) mod plan;
 pub(crate) mod reconcile;
 
