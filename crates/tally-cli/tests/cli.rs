@@ -638,6 +638,123 @@ fn a_wrong_file_type_is_named() {
     assert_contains(&run.stderr, "usage");
 }
 
+/// An annual term paid upfront, end to end: February's invoice charges the year for 10 seats;
+/// the invoice received in July charges 2 seats added on 20 June for the rest of the term. Each
+/// month's plan, billed `every term` at the term's cost, matches Microsoft's charges of its
+/// invoice with no leakage and the same 15% markup; priced at the monthly `cost`, the year is
+/// billed at a month's price and reconcile fails.
+#[test]
+fn an_upfront_annual_term_reconciles_with_no_leakage() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = format!(
+        "contoso.onmicrosoft.com={FIXTURES}/synthetic/users_select_pages.json,tests/fixtures/contoso-e5-skus.json"
+    );
+    let plan_month = |month: &str, recons: &[&str], rules: &str| {
+        let name = std::path::Path::new(rules)
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let snapshot = dir.path().join(format!("snapshot-{month}.json"));
+        let plan = dir.path().join(format!("plan-{name}-{month}.json"));
+        let mut args = vec!["import", "--graph", &graph, "--period", month];
+        for recon in recons {
+            args.extend(["--recon", recon]);
+        }
+        args.extend(["-o", snapshot.to_str().unwrap()]);
+        let imported = run(&args);
+        assert_eq!(imported.code, 0, "{}", imported.stderr);
+        let planned = run(&[
+            "plan",
+            rules,
+            "--snapshot",
+            snapshot.to_str().unwrap(),
+            "--format",
+            "json",
+            "-o",
+            plan.to_str().unwrap(),
+        ]);
+        assert_eq!(planned.code, 0, "{}", planned.stderr);
+        plan
+    };
+    let reconcile = |plan: &std::path::Path, recon: &str| {
+        run(&[
+            "reconcile",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--recon",
+            recon,
+            "--fail-on-leakage",
+            "--min-margin",
+            "13%",
+            "--format",
+            "json",
+        ])
+    };
+    let row = |report: &Run| -> serde_json::Value {
+        let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+        let rows = report["customers"][0]["rows"].as_array().unwrap().clone();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        rows[0].clone()
+    };
+    let february = "tests/fixtures/recon-upfront-2026-02.csv";
+    let june = "tests/fixtures/recon-upfront-2026-06.csv";
+    let rules = "tests/fixtures/contoso-upfront.tally";
+
+    // February: the year for 10 seats, 10 × 600.00 × 115%.
+    let plan = plan_month("2026-02", &[february], rules);
+    let report = reconcile(&plan, february);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let r = row(&report);
+    assert_eq!(
+        (
+            r["status"].as_str(),
+            r["paid_seats"].as_u64(),
+            r["billed_seats"].as_i64()
+        ),
+        (Some("ok"), Some(10), Some(10)),
+        "{r}"
+    );
+    assert_eq!(
+        (r["cost"].as_str(), r["billed"].as_str()),
+        (Some("6000.00"), Some("6900.00"))
+    );
+
+    // July: the 2 seats added on 20 June, for 236 of the term's 365 days, against the charge
+    // of the invoice that carries them (4655.34 − 3879.45 = 775.89).
+    let plan = plan_month("2026-07", &[february, june], rules);
+    let report = reconcile(&plan, june);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let r = row(&report);
+    assert_eq!(
+        (
+            r["status"].as_str(),
+            r["paid_seats"].as_u64(),
+            r["billed_seats"].as_i64()
+        ),
+        (Some("ok"), Some(2), Some(2)),
+        "{r}"
+    );
+    assert_eq!(
+        (r["cost"].as_str(), r["billed"].as_str()),
+        (Some("775.89"), Some("892.27"))
+    );
+
+    // The same term priced at the monthly `cost` bills a month's price for the year.
+    let monthly = dir.path().join("monthly-cost.tally");
+    std::fs::write(
+        &monthly,
+        std::fs::read_to_string(format!("{}/../../{rules}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .replace("e5.term_cost", "e5.cost"),
+    )
+    .unwrap();
+    let plan = plan_month("2026-02", &[february], monthly.to_str().unwrap());
+    let report = reconcile(&plan, february);
+    assert_eq!(report.code, 1, "{}", report.stdout);
+    assert_eq!(row(&report)["status"], "negative_margin");
+}
+
 #[test]
 fn import_plan_and_reconcile_end_to_end() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,7 +12,8 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-/// An annual upfront Business Premium subscription from 2026-02-11 at 264.00 a seat a year:
+/// An annual upfront Business Premium subscription from 2026-02-11 at 264.00 a seat a year
+/// (22.00 a month):
 /// 10 seats, 11 from 2026-05-20.
 fn snapshot(month: NaiveDate) -> String {
     let end = month
@@ -24,8 +25,8 @@ fn snapshot(month: NaiveDate) -> String {
         r#"{{ "version": 2, "period": {{ "start": "{month}", "end": "{end}" }}, "tenants": [ {{
   "tenant": "contoso.onmicrosoft.com",
   "subscribed_skus": [ {{ "sku_id": "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46", "part_number": "SPB",
-    "purchased": 10, "assigned": 10, "unit_cost": {{ "amount": "264.00", "currency": "GBP" }},
-    "term": "annual", "billing_plan": "upfront", "term_start": "2026-02-11",
+    "purchased": 10, "assigned": 10, "unit_cost": {{ "amount": "22.00", "currency": "GBP" }},
+    "term_unit_cost": {{ "amount": "264.00", "currency": "GBP" }}, "term": "annual", "billing_plan": "upfront", "term_start": "2026-02-11",
     "changes": [ {{ "date": "2026-05-20", "purchased": 11, "assigned": 11 }} ] }} ]
 }} ] }}"#
     )
@@ -74,7 +75,7 @@ fn months(from: NaiveDate, count: u32) -> impl Iterator<Item = NaiveDate> {
 
 #[test]
 fn an_annual_upfront_term_bills_once_plus_its_prorated_addition() {
-    let rules = "bp qty = m365.sku(\"SPB\").purchased price m365.sku(\"SPB\").cost every term prorate daily\n";
+    let rules = "bp qty = m365.sku(\"SPB\").purchased price m365.sku(\"SPB\").term_cost every term prorate daily\n";
     let mut total = Decimal::ZERO;
     let mut billed_in = Vec::new();
     for month in months(date(2026, 2, 1), 12) {

@@ -62,6 +62,9 @@ pub struct ReconSubscription {
     /// Per seat per month, in the billing currency; `None` when it cannot be worked out (a
     /// warning says why).
     pub monthly_unit_cost: Option<Money>,
+    /// Per seat for the whole term, exactly, when a line charges an upfront annual or
+    /// triennial term.
+    pub term_unit_cost: Option<Money>,
     /// Start of the current term (`SubscriptionStartDate` of the latest line): its
     /// anniversary fixes the NCE billing cycles.
     pub term_start: Option<NaiveDate>,
@@ -148,14 +151,6 @@ fn whole_cycle_months(l: &ReconLine) -> Option<u32> {
     })
 }
 
-fn term_months(term: Term) -> u32 {
-    match term {
-        Term::Monthly => 1,
-        Term::Annual => 12,
-        Term::Triennial => 36,
-    }
-}
-
 /// Build the subscriptions from sorted lines and the seat changes derived from them.
 pub(crate) fn subscriptions(
     lines: &[ReconLine],
@@ -198,6 +193,7 @@ fn subscription(
     let term = term_of(priced).or_else(|| term_of(last));
     let plan = plan_of(last, term);
     let monthly_unit_cost = monthly_unit_cost(priced, cycle_months, term, plan, basis, warnings);
+    let term_unit_cost = term_unit_cost(priced, cycle_months, term, plan, basis);
     Some(ReconSubscription {
         customer_id: last.customer_id.clone(),
         customer_domain: last.customer_domain.clone(),
@@ -218,6 +214,7 @@ fn subscription(
         billing_frequency: last.billing_frequency.clone(),
         term_and_billing_cycle: last.term_and_billing_cycle.clone(),
         monthly_unit_cost,
+        term_unit_cost,
         term_start: last
             .subscription_start_date
             .or(priced.subscription_start_date),
@@ -300,9 +297,8 @@ fn monthly_unit_cost(
     cost
 }
 
-/// The cost per seat per month of a line, in its billing currency: its unit price (effective
-/// or list, as `basis` says; effective only for a whole-cycle charge) converted and truncated
-/// to 2 places, divided by the months that price covers.
+/// The cost per seat per month of a line, in its billing currency: its price for a cycle
+/// ([`cycle_price`]) divided by the months that price covers.
 fn monthly_cost(
     l: &ReconLine,
     cycle_months: Option<u32>,
@@ -310,6 +306,62 @@ fn monthly_cost(
     plan: Option<BillingPlan>,
     basis: CostBasis,
 ) -> Result<Money, String> {
+    let per_cycle = cycle_price(l, cycle_months, basis)?;
+    let months = cycle_length(cycle_months, term, plan)?;
+    if months == 1 {
+        return Ok(Money::new(per_cycle, l.currency));
+    }
+    let monthly = per_cycle
+        .checked_div(Decimal::from(months))
+        .ok_or("the price overflows")?;
+    Ok(Money::new(
+        monthly.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero),
+        l.currency,
+    ))
+}
+
+/// The exact cost per seat of a whole annual or triennial term, when the line's price covers
+/// the term (billed upfront); `None` otherwise (the term's cost is then the monthly cost ×
+/// months).
+fn term_unit_cost(
+    l: &ReconLine,
+    cycle_months: Option<u32>,
+    term: Option<Term>,
+    plan: Option<BillingPlan>,
+    basis: CostBasis,
+) -> Option<Money> {
+    let term = term?;
+    let months = cycle_length(cycle_months, Some(term), plan).ok()?;
+    if months == 1 || months != term.months() {
+        return None;
+    }
+    let per_cycle = cycle_price(l, cycle_months, basis).ok()?;
+    Some(Money::new(per_cycle, l.currency))
+}
+
+/// The months one price of a line covers: the cycle seen in the files, else one month for a
+/// monthly plan and the term for an upfront one.
+fn cycle_length(
+    cycle_months: Option<u32>,
+    term: Option<Term>,
+    plan: Option<BillingPlan>,
+) -> Result<u32, String> {
+    match (cycle_months, plan, term) {
+        (Some(m), _, _) => Ok(m),
+        (None, Some(BillingPlan::Monthly), _) => Ok(1),
+        (None, Some(BillingPlan::Upfront), Some(t)) => Ok(t.months()),
+        _ => Err("the billing plan or term is unknown".into()),
+    }
+}
+
+/// A line's price per seat for one billing cycle, in its billing currency: its unit price
+/// (effective or list, as `basis` says; effective only for a whole-cycle charge) converted
+/// and truncated to 2 places.
+fn cycle_price(
+    l: &ReconLine,
+    cycle_months: Option<u32>,
+    basis: CostBasis,
+) -> Result<Decimal, String> {
     let price = match (basis, cycle_months, l.effective_unit_price) {
         (CostBasis::Effective, Some(_), Some(effective)) => effective,
         _ => l.unit_price,
@@ -333,22 +385,7 @@ fn monthly_cost(
         .checked_mul(rate)
         .ok_or("the price overflows")?
         .round_dp_with_strategy(2, RoundingStrategy::ToZero);
-    let months = match (cycle_months, plan, term) {
-        (Some(m), _, _) => m,
-        (None, Some(BillingPlan::Monthly), _) => 1,
-        (None, Some(BillingPlan::Upfront), Some(t)) => term_months(t),
-        _ => return Err("the billing plan or term is unknown".into()),
-    };
-    if months == 1 {
-        return Ok(Money::new(per_cycle, l.currency));
-    }
-    let monthly = per_cycle
-        .checked_div(Decimal::from(months))
-        .ok_or("the price overflows")?;
-    Ok(Money::new(
-        monthly.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero),
-        l.currency,
-    ))
+    Ok(per_cycle)
 }
 
 #[cfg(test)]
@@ -383,6 +420,7 @@ pub(crate) mod tests {
             billing_frequency: None,
             term_and_billing_cycle: None,
             monthly_unit_cost: None,
+            term_unit_cost: None,
             term_start: None,
             last_event: NaiveDate::from_ymd_opt(2021, 7, 1).unwrap(),
             file: "recon.csv".to_string(),

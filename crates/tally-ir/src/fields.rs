@@ -22,6 +22,7 @@ pub enum Field {
     Assigned,
     Available,
     Cost,
+    TermCost,
     Term,
     BillingPlan,
     TermStart,
@@ -91,7 +92,13 @@ pub fn fields_of(record: Record) -> &'static [(&'static str, Field, FieldType, &
                 "cost",
                 Cost,
                 T::CustomerMoney,
-                "the partner's unit cost per seat",
+                "the partner's cost per seat per month (for an annual or triennial term, the monthly equivalent)",
+            ),
+            (
+                "term_cost",
+                TermCost,
+                T::CustomerMoney,
+                "the partner's cost per seat for the whole term: the upfront price of an annual or triennial term (what an `every term` line resells)",
             ),
             ("term", Term, T::Text, "`monthly`, `annual` or `triennial`"),
             (

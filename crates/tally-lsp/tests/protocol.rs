@@ -386,7 +386,7 @@ fn completion_offers_what_fits_where_the_cursor_is() {
     assert_eq!(purchased["documentation"]["value"], "seats bought");
     let cost = items.iter().find(|i| i["label"] == "cost").unwrap();
     assert_eq!(cost["detail"], "money in the customer's currency");
-    assert_eq!(items.len(), 11, "{:?}", labels(&items));
+    assert_eq!(items.len(), 12, "{:?}", labels(&items));
 
     // After `m365.`: its collections and `sku`.
     client.change(c, 3, [[end.0, 12], [end.0, 15]], "m365.");

@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use tally_import::usage::CustomerUsage;
-use tally_import::{Mapping, Recon};
+use tally_import::{ChargeType, Mapping, Recon, ReconLine};
 use tally_plan::{CustomerPlan, Plan};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -142,6 +142,13 @@ pub fn reconcile(
 /// lines its amount.
 fn licence_costs(recon: &Recon, mapping: Option<&Mapping>) -> Costs {
     let mut costs = Costs::new();
+    let mut lines_of: BTreeMap<&str, Vec<&ReconLine>> = BTreeMap::new();
+    for line in &recon.lines {
+        lines_of
+            .entry(line.subscription_id.as_str())
+            .or_default()
+            .push(line);
+    }
     for subscription in &recon.subscriptions {
         let Some(tenant) = tenant_of(
             mapping,
@@ -152,7 +159,10 @@ fn licence_costs(recon: &Recon, mapping: Option<&Mapping>) -> Costs {
         };
         let key = key_of(&subscription.sku_guids, &subscription.sku_id);
         let cost = costs.entry(tenant).or_default().entry(key).or_default();
-        cost.seats += u64::from(subscription.quantity);
+        let lines = lines_of
+            .get(subscription.subscription_id.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        cost.seats += seats_charged(subscription.quantity, lines);
         cost.sku_ids.clone_from(&subscription.sku_guids);
         cost.name = subscription
             .sku_name
@@ -162,6 +172,33 @@ fn licence_costs(recon: &Recon, mapping: Option<&Mapping>) -> Costs {
     }
     add_line_amounts(&mut costs, recon, mapping);
     costs
+}
+
+/// The seats Microsoft charges a subscription for in the files: those after its last change
+/// when the files charge a whole cycle (a new term, a renewal, a month's cycle charge, ...).
+/// When they hold only seat changes, as for a term paid upfront between its anniversaries, the
+/// seats those changes added: each change refunds the old count and charges the new, so the
+/// charged counts minus the refunded ones (never below 0).
+fn seats_charged(after_last_change: u32, lines: &[&ReconLine]) -> u64 {
+    let only_changes = !lines.is_empty()
+        && lines.iter().all(|l| {
+            matches!(
+                l.charge_type,
+                ChargeType::AddQuantity | ChargeType::RemoveQuantity
+            )
+        });
+    if !only_changes {
+        return u64::from(after_last_change);
+    }
+    let net: i64 = lines
+        .iter()
+        .map(|l| {
+            let refund = l.subtotal.or(l.total).is_some_and(|a| a.is_sign_negative());
+            let seats = i64::from(l.quantity);
+            if refund { -seats } else { seats }
+        })
+        .sum();
+    u64::try_from(net).unwrap_or(0)
 }
 
 /// Adds each reconciliation line's amount to its SKU's cost, under the GUIDs of the

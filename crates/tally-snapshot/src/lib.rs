@@ -233,8 +233,13 @@ pub struct SubscribedSku {
     pub purchased: u32,
     /// Seats assigned to users (Graph `consumedUnits`); may exceed `purchased`.
     pub assigned: u32,
-    /// The partner's cost per seat per month.
+    /// The partner's cost per seat per month (for an annual or triennial term, the monthly
+    /// equivalent).
     pub unit_cost: Money,
+    /// The partner's cost per seat for the whole term, when known exactly (Microsoft's upfront
+    /// price of an annual or triennial term); otherwise `unit_cost` × the term's months.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_unit_cost: Option<Money>,
     pub term: Term,
     pub billing_plan: BillingPlan,
     /// When the subscription's term started: its anniversary fixes the NCE billing cycles
@@ -248,6 +253,20 @@ pub struct SubscribedSku {
     /// Dated seat changes; `purchased` and `assigned` above hold before the first (version 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<SeatChange>,
+}
+
+impl SubscribedSku {
+    /// What one seat costs for the whole term: `term_unit_cost` when the snapshot gives it,
+    /// else `unit_cost` × the term's months; `None` only on overflow.
+    pub fn term_cost(&self) -> Option<Money> {
+        match self.term_unit_cost {
+            Some(cost) => Some(cost),
+            None => self
+                .unit_cost
+                .checked_mul(Decimal::from(self.term.months()))
+                .ok(),
+        }
+    }
 }
 
 /// Commitment term of a subscription: the workspace's one `Term`, from the billing arithmetic.

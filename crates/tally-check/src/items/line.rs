@@ -5,7 +5,10 @@ use crate::expr::Scope;
 use crate::{Checker, Every, LineDecl};
 use std::collections::BTreeMap;
 use tally_diagnostics::{Code, Diagnostic, Span};
-use tally_ir::{Billing, Cadence, LineKind, LineRounding, Measure, Prorate, TExpr, Term, Trueup};
+use tally_ir::{
+    Billing, BinaryOp, Cadence, Field, LineKind, LineRounding, Measure, Prorate, TExpr, TExprKind,
+    Term, Trueup,
+};
 use tally_syntax::ast::{self, ClauseKind};
 
 impl Checker<'_> {
@@ -36,6 +39,7 @@ impl Checker<'_> {
             self.clause(line, clause, &mut decl);
         }
         self.clause_combinations(&decl, line);
+        self.monthly_cost_on_a_longer_cycle(&decl);
         self.line_nesting(&decl);
         self.lines.push(decl);
     }
@@ -92,6 +96,63 @@ impl Checker<'_> {
                     span: clause.span,
                 });
             }
+        }
+    }
+
+    /// A SKU's `cost` is per month: a line billed once a year or term that prices its units
+    /// with it bills a month's cost for the whole cycle. Looks through the line's price and the
+    /// definitions of this file it uses; a cost multiplied by a whole number of months
+    /// (`cost * 12`) is taken as meant.
+    fn monthly_cost_on_a_longer_cycle(&mut self, decl: &LineDecl) {
+        let Some(every) = decl
+            .every
+            .as_ref()
+            .filter(|e| matches!(e.cadence, Cadence::Year | Cadence::Term))
+        else {
+            return;
+        };
+        let prices = decl
+            .price
+            .iter()
+            .chain(decl.dated_prices.iter().map(|d| &d.price));
+        let mut pending: Vec<&TExpr> = prices.collect();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut found = Vec::new();
+        while let Some(node) = pending.pop() {
+            match &node.kind {
+                TExprKind::Field(_, Field::Cost) => found.push(node.span),
+                TExprKind::Binary(BinaryOp::Mul, l, r)
+                    if matches!(
+                        (&l.kind, &r.kind),
+                        (_, TExprKind::Int(2..)) | (TExprKind::Int(2..), _)
+                    ) =>
+                {
+                    continue;
+                }
+                TExprKind::Let(id) if id.module == self.module && seen.insert(&id.name) => {
+                    pending.extend(self.typed_lets.get(&id.name));
+                }
+                _ => {}
+            }
+            pending.extend(node.children());
+        }
+        found.sort_unstable();
+        for span in found {
+            let mut d = Diagnostic::warning(
+                Code::BadClause,
+                format!(
+                    "`cost` is a seat's cost per month, but `{}` bills once a {}",
+                    decl.name,
+                    every.cadence.name()
+                ),
+                span,
+            )
+            .with_secondary(every.span, "billed once a cycle here");
+            let field = Span::new(span.end.saturating_sub(4) as usize, span.end as usize);
+            d = d
+                .with_help("`term_cost` is a seat's cost for the whole term")
+                .with_suggestion(field, "term_cost", "replace with `term_cost`");
+            self.report(d);
         }
     }
 

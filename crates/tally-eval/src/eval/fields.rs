@@ -125,6 +125,16 @@ impl Evaluator<'_> {
                 let what = format!("`{}`'s cost", sku.part_number);
                 Value::Money(self.customer_money(sku.unit_cost, &what, expr, ctx)?)
             }
+            Field::TermCost => {
+                agreed("term cost", |s, first| {
+                    s.term_cost() == first.term_cost() && s.term == first.term
+                })?;
+                let what = format!("`{}`'s term cost", sku.part_number);
+                let cost = sku.term_cost().ok_or_else(|| {
+                    Diagnostic::error(Code::Overflow, format!("{what} overflows"), expr.span)
+                });
+                Value::Money(self.customer_money(cost.in_module(ctx)?, &what, expr, ctx)?)
+            }
             Field::Term => {
                 agreed("term", |s, first| s.term == first.term)?;
                 text(sku.term.name())
@@ -233,6 +243,7 @@ fn current_term_end(start: NaiveDate, term: Term, date: NaiveDate) -> NaiveDate 
 fn field_word(field: Field) -> &'static str {
     match field {
         Field::Cost => "cost",
+        Field::TermCost => "term cost",
         Field::Term => "term",
         Field::BillingPlan => "billing plan",
         Field::SkuId => "SKU id",
