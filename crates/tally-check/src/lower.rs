@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tally_diagnostics::{Code, Diagnostic, Span};
 use tally_ir::{
     Billing, Customer, Field, LetId, Line, LineKind, LineRounding, Measure, Program, Prorate,
-    PsaKind, Resold, Source, Sources, Split, TExpr, TExprKind, Term,
+    PsaKind, Resold, SkuSelect, Source, Sources, Split, TExpr, TExprKind,
 };
 
 /// Links a checked customer file with the checked modules it uses (directly or not).
@@ -97,7 +97,7 @@ fn line(l: &LineDecl, file: &Checked, lets: &BTreeMap<LetId, TExpr>) -> Line {
         .iter()
         .cloned()
         .chain(price_skus)
-        .map(|(guid, _)| guid.to_lowercase())
+        .map(|select| select.guid.to_lowercase())
         .collect();
     sku_ids.sort();
     sku_ids.dedup();
@@ -187,22 +187,45 @@ fn reachable<'a>(
 
 /// The SKU GUIDs an expression reads through `m365.sku(...)` and `has_sku(...)`, with the term
 /// each asks for, following definitions.
-fn sku_reads(expr: &TExpr, lets: &BTreeMap<LetId, TExpr>) -> Vec<(String, Option<Term>)> {
+fn sku_reads(expr: &TExpr, lets: &BTreeMap<LetId, TExpr>) -> Vec<SkuSelect> {
     let mut out = Vec::new();
     reachable(expr, lets, &mut |e| match &e.kind {
-        TExprKind::SkuLookup { guids, term, .. } => {
-            out.extend(guids.iter().map(|g| (g.clone(), *term)));
-        }
-        TExprKind::HasSku { guids, .. } => out.extend(guids.iter().map(|g| (g.clone(), None))),
+        TExprKind::SkuLookup { .. } => out.extend(selects(e)),
+        TExprKind::HasSku { guids, .. } => out.extend(guids.iter().map(|g| SkuSelect {
+            guid: g.clone(),
+            term: None,
+            term_start: None,
+        })),
         _ => {}
     });
     out
 }
 
+/// What an `m365.sku(...)` selects, one entry per GUID.
+fn selects(lookup: &TExpr) -> Vec<SkuSelect> {
+    let TExprKind::SkuLookup {
+        guids,
+        term,
+        term_start,
+        ..
+    } = &lookup.kind
+    else {
+        return Vec::new();
+    };
+    guids
+        .iter()
+        .map(|g| SkuSelect {
+            guid: g.clone(),
+            term: *term,
+            term_start: *term_start,
+        })
+        .collect()
+}
+
 /// The subscriptions whose seats an expression counts: `m365.sku(...)` read for its
 /// `purchased`, `assigned` or `available` seats, following definitions (not a SKU compared in a
 /// filter, nor `has_sku`, which count users or SKUs).
-fn seat_reads(expr: &TExpr, lets: &BTreeMap<LetId, TExpr>) -> Vec<(String, Option<Term>)> {
+fn seat_reads(expr: &TExpr, lets: &BTreeMap<LetId, TExpr>) -> Vec<SkuSelect> {
     let mut seats = Vec::new();
     reachable(expr, lets, &mut |e| {
         if let TExprKind::Field(base, Field::Purchased | Field::Assigned | Field::Available) =
@@ -213,11 +236,7 @@ fn seat_reads(expr: &TExpr, lets: &BTreeMap<LetId, TExpr>) -> Vec<(String, Optio
     });
     let mut out = Vec::new();
     for base in seats {
-        reachable(base, lets, &mut |e| {
-            if let TExprKind::SkuLookup { guids, term, .. } = &e.kind {
-                out.extend(guids.iter().map(|g| (g.clone(), *term)));
-            }
-        });
+        reachable(base, lets, &mut |e| out.extend(selects(e)));
     }
     out
 }

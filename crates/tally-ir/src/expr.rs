@@ -61,6 +61,9 @@ pub enum TExprKind {
         name: String,
         guids: Vec<String>,
         term: Option<Term>,
+        /// `m365.sku("SPB", "annual", 2026-02-11)`: only the subscription whose first term
+        /// started on that day (a tenant may hold several of one SKU and term).
+        term_start: Option<NaiveDate>,
     },
     /// `tag("project")` inside a filter of usage rows: the row's tag, or "".
     Tag(String),

@@ -17,5 +17,5 @@ pub use line::{
     Billing, Cadence, DatedPrice, LineKind, LineRounding, Measure, Prorate, Psa, PsaKind, SplitKey,
     Term, TierMode, Tiers, Trueup,
 };
-pub use program::{Customer, Line, Program, Resold, Sources, Split};
+pub use program::{Customer, Line, Program, Resold, SkuSelect, Sources, Split};
 pub use types::{CurrencyRef, Namespace, Record, Type};

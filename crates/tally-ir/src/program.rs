@@ -81,10 +81,10 @@ pub struct Line {
     pub starting: Option<chrono::NaiveDate>,
     /// The subscriptions whose seats drive the quantity: SKU GUIDs (lower case) read through
     /// `m365.sku(...)` or `has_sku(...)`, each with the term asked for, following definitions.
-    pub quantity_skus: Vec<(String, Option<Term>)>,
+    pub quantity_skus: Vec<SkuSelect>,
     /// The subscriptions whose seats the quantity counts (`m365.sku(...)`, not `has_sku`, which
     /// counts users): the ones the line resells, whose term a cadence follows.
-    pub seat_skus: Vec<(String, Option<Term>)>,
+    pub seat_skus: Vec<SkuSelect>,
     /// What the line resells from Microsoft, for reconciliation.
     pub resells: Resold,
 }
@@ -138,4 +138,22 @@ pub struct Split {
     /// The bucket for users with no value for the key.
     pub otherwise: String,
     pub population: TExpr,
+}
+
+/// Which subscriptions `m365.sku(...)` selects: a SKU (one GUID of it), optionally only those on
+/// one commitment term, optionally only the one whose first term started on a date.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SkuSelect {
+    pub guid: String,
+    pub term: Option<Term>,
+    pub term_start: Option<chrono::NaiveDate>,
+}
+
+impl SkuSelect {
+    /// Whether a subscription to `sku_id` on `term`, first started on `term_start`, is selected.
+    pub fn selects(&self, sku_id: &str, term: Term, term_start: Option<chrono::NaiveDate>) -> bool {
+        self.guid.eq_ignore_ascii_case(sku_id.trim())
+            && self.term.is_none_or(|t| t == term)
+            && self.term_start.is_none_or(|d| term_start == Some(d))
+    }
 }

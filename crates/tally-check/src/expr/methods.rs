@@ -38,8 +38,31 @@ impl Checker<'_> {
         }
     }
 
-    /// `m365.sku("SPB")` or `m365.sku("SPB", "annual")`: one SKU, optionally of one term.
+    /// `m365.sku("SPB")`, `m365.sku("SPB", "annual")` or `m365.sku("SPB", "annual",
+    /// 2026-02-11)`: one SKU, optionally of one term, optionally the subscription whose first
+    /// term started on a day.
     fn m365_sku(&mut self, name: &Ident, args: &[Expr], span: Span) -> TExpr {
+        let (args, term_start) = match args {
+            [
+                first @ ..,
+                Expr {
+                    kind: ExprKind::Date(day),
+                    ..
+                },
+            ] if args.len() == 3 => (first, Some(*day)),
+            [_, _, third] => {
+                self.report(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        "the third argument of `m365.sku` is the day the subscription's first term started",
+                        third.span,
+                    )
+                    .with_help("write a date, e.g. `m365.sku(\"SPB\", \"annual\", 2026-02-11)`"),
+                );
+                return TExpr::error(span);
+            }
+            _ => (args, None),
+        };
         let (first, term) = match args {
             [
                 first,
@@ -53,7 +76,7 @@ impl Checker<'_> {
             },
             _ => (args, None),
         };
-        let usage = "m365.sku(\"SPB\") or m365.sku(\"SPB\", \"annual\")";
+        let usage = "m365.sku(\"SPB\"), m365.sku(\"SPB\", \"annual\") or m365.sku(\"SPB\", \"annual\", 2026-02-11)";
         let Some((sku, sku_span)) = self.literal_text(name, first, span, usage) else {
             return TExpr::error(span);
         };
@@ -63,6 +86,7 @@ impl Checker<'_> {
                     name: sku,
                     guids,
                     term,
+                    term_start,
                 },
                 ty: Type::Record(Record::Sku),
                 span,

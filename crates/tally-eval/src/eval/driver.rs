@@ -185,9 +185,9 @@ fn line_cycles(
         .subscribed_skus
         .iter()
         .filter(|s| {
-            line.seat_skus.iter().any(|(guid, term)| {
-                guid.eq_ignore_ascii_case(s.sku_id.trim()) && term.is_none_or(|t| s.term == t)
-            })
+            line.seat_skus
+                .iter()
+                .any(|select| select.selects(&s.sku_id, s.term, s.term_start))
         })
         .collect();
     let needs_subscription = line.cadence == Cadence::Term || line.starting.is_none();
@@ -201,7 +201,7 @@ fn line_cycles(
                 line.name,
                 subscriptions.len()
             ),
-            "bill each subscription on its own line, e.g. `m365.sku(\"SPB\", \"annual\")`",
+            "bill each subscription on its own line: `m365.sku(\"SPB\", \"annual\")` selects a term, `m365.sku(\"SPB\", \"annual\", 2026-02-11)` the subscription whose first term started that day",
         ))
     };
     let first = subscriptions.first();
@@ -300,7 +300,7 @@ impl<'p> Days<'p> {
             let resold = result.subscriptions.iter().filter(|s| {
                 line.seat_skus
                     .iter()
-                    .any(|(guid, _)| guid.eq_ignore_ascii_case(s.sku_id.trim()))
+                    .any(|select| select.guid.eq_ignore_ascii_case(s.sku_id.trim()))
             });
             result.warnings.extend(upfront_billed_monthly(line, resold));
         }

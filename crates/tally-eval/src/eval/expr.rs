@@ -43,8 +43,13 @@ impl Evaluator<'_> {
             }
             TExprKind::Project(base, field) => self.project(base, *field, expr, ctx),
             TExprKind::Call(builtin, args) => self.call(*builtin, args, expr, ctx),
-            TExprKind::SkuLookup { name, guids, term } => {
-                let value = self.sku_lookup(name, guids, *term);
+            TExprKind::SkuLookup {
+                name,
+                guids,
+                term,
+                term_start,
+            } => {
+                let value = self.sku_lookup(name, guids, *term, *term_start);
                 self.traced(expr, ctx, value, Vec::new())
             }
             TExprKind::Tag(tag) => leaf(self.tag(tag, expr, ctx)?),

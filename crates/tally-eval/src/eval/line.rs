@@ -220,9 +220,9 @@ impl Evaluator<'_> {
             .subscribed_skus
             .iter()
             .filter(|s| {
-                line.quantity_skus.iter().any(|(guid, term)| {
-                    guid.eq_ignore_ascii_case(s.sku_id.trim()) && term.is_none_or(|t| s.term == t)
-                })
+                line.quantity_skus
+                    .iter()
+                    .any(|select| select.selects(&s.sku_id, s.term, s.term_start))
             })
             .cloned()
             .collect()

@@ -36,7 +36,13 @@ impl Evaluator<'_> {
 
     /// `m365.sku("SPB")`: the tenant's subscriptions to any of the SKU's GUIDs, on `term` when
     /// one is asked for.
-    pub(super) fn sku_lookup(&self, name: &str, guids: &[String], term: Option<Term>) -> Value {
+    pub(super) fn sku_lookup(
+        &self,
+        name: &str,
+        guids: &[String],
+        term: Option<Term>,
+        term_start: Option<chrono::NaiveDate>,
+    ) -> Value {
         let entries = self
             .tenant
             .subscribed_skus
@@ -44,6 +50,7 @@ impl Evaluator<'_> {
             .enumerate()
             .filter(|(_, s)| guids.iter().any(|g| g.eq_ignore_ascii_case(&s.sku_id)))
             .filter(|(_, s)| term.is_none_or(|t| s.term == t))
+            .filter(|(_, s)| term_start.is_none_or(|d| s.term_start == Some(d)))
             .map(|(i, _)| i)
             .collect();
         Value::Sku {
@@ -151,8 +158,8 @@ mod tests {
         let fixture = Fixture::new();
         let evaluator = fixture.evaluator();
         let guids = ["CBDC14AB-D96C-4C30-B9F4-6ADA7CDC1D46".to_string()];
-        let any = evaluator.sku_lookup("SPB", &guids, None);
-        let monthly = evaluator.sku_lookup("SPB", &guids, Some(Term::Monthly));
+        let any = evaluator.sku_lookup("SPB", &guids, None, None);
+        let monthly = evaluator.sku_lookup("SPB", &guids, Some(Term::Monthly), None);
         let entries = |v: Value| match v {
             Value::Sku { entries, .. } => entries,
             _ => Vec::new(),
