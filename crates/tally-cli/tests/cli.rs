@@ -1414,3 +1414,33 @@ fn parallel_sharded_and_sequential_plans_are_byte_identical() {
     let plan: serde_json::Value = serde_json::from_slice(&sequential).unwrap();
     assert_eq!(plan["customers"].as_array().unwrap().len(), 30);
 }
+
+/// `--no-provenance` leaves out the lines' drivers and nothing else.
+#[test]
+fn a_plan_without_provenance_has_the_same_amounts() {
+    let args = [
+        "plan",
+        "examples/northwind/northwind.tally",
+        "--snapshot",
+        "examples/northwind/snapshot.json",
+        "--format",
+        "json",
+    ];
+    let full = run(&args);
+    let lean = run(&[&args[..], &["--no-provenance"]].concat());
+    assert_eq!((full.code, lean.code), (0, 0), "{}", lean.stderr);
+    let mut full: serde_json::Value = serde_json::from_str(&full.stdout).unwrap();
+    let lean: serde_json::Value = serde_json::from_str(&lean.stdout).unwrap();
+    let lines = |plan: &mut serde_json::Value| -> Vec<serde_json::Value> {
+        plan["customers"][0]["lines"].as_array().unwrap().clone()
+    };
+    assert!(
+        lines(&mut full)
+            .iter()
+            .any(|l| !l["provenance"]["drivers"].as_array().unwrap().is_empty())
+    );
+    for line in full["customers"][0]["lines"].as_array_mut().unwrap() {
+        line["provenance"]["drivers"] = serde_json::json!([]);
+    }
+    assert_eq!(full, lean);
+}

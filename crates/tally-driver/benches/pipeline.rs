@@ -110,3 +110,54 @@ fn plan_northwind(bencher: divan::Bencher) {
         tally_plan::assemble_customer(program, &evaluation, &period, "northwind.tally").unwrap()
     });
 }
+
+/// A customer of 200 lines (counts, filters, SKU seats, a markup over cost, a minimum) over the
+/// northwind tenant, for the cost of evaluating one line.
+const LINES: usize = 200;
+
+fn many_lines_program() -> (Database, tally_db::SourceFile) {
+    let header = std::fs::read_to_string(workspace().join("examples/northwind/northwind.tally"))
+        .unwrap()
+        .split("\n}\n")
+        .next()
+        .unwrap()
+        .to_string();
+    let mut rules = format!("{header}\n}}\nuse std.m365\n\n");
+    let shapes = [
+        "count(m365.users where enabled and department == \"Sales\") price 25.00",
+        "count(m365.users where licensed) price 4.00 minimum 10",
+        "m365.sku(\"SPB\").assigned price m365.sku(\"SPB\").cost * 115%",
+        "max(count(m365.users), 10) price 3.50",
+    ];
+    for i in 0..LINES {
+        rules.push_str(&format!("line{i} qty = {}\n", shapes[i % shapes.len()]));
+    }
+    let mut db = Database::default();
+    let file = db.set_file("many.tally", rules);
+    let errors: Vec<_> = tally_db::diagnostics(&db, file)
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    (db, file)
+}
+
+/// Evaluating a 200-line customer: with each clause's steps (the text a JSON plan's provenance
+/// and `explain` show), and values only (`tally plan` as a table or CSV, `--no-provenance`).
+/// Per line: the time divided by 200.
+#[divan::bench(args = [tally_eval::Detail::Steps, tally_eval::Detail::Amounts])]
+fn evaluate_200_lines(bencher: divan::Bencher, detail: tally_eval::Detail) {
+    let (db, file) = many_lines_program();
+    let program = tally_db::program(&db, file).as_ref().unwrap();
+    let text =
+        std::fs::read_to_string(workspace().join("examples/northwind/snapshot.json")).unwrap();
+    let snapshot = tally_snapshot::from_json(&text).unwrap();
+    let period = snapshot.period.unwrap();
+    bencher.bench_local(|| {
+        tally_eval::evaluate_with(program, &snapshot, &period, detail)
+            .unwrap()
+            .lines
+            .len()
+    });
+}

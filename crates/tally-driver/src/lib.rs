@@ -13,7 +13,8 @@ mod run;
 
 pub use explain::{Explanation, MinimumNote, Pricing, explain};
 pub use period::{customer_period, month, plan_period};
-pub use run::{PlanRun, diagnostics, input_file, plan};
+pub use run::{PlanRun, diagnostics, input_file, plan, plan_with};
+pub use tally_eval::Detail;
 
 use tally_diagnostics::Diagnostic;
 

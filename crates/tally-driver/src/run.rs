@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use tally_db::{Database, Db, SourceFile};
 use tally_diagnostics::{Code, Diagnostic};
+use tally_eval::Detail;
 use tally_ir::Program;
 use tally_plan::{CustomerPlan, Incomplete, InputFile, Inputs, PLAN_VERSION, Plan, PlanPeriod};
 use tally_snapshot::{Period, Snapshot};
@@ -41,6 +42,20 @@ pub fn plan(
     snapshot_file: InputFile,
     period: Period,
 ) -> Result<PlanRun, Failure> {
+    plan_with(db, files, snapshot, snapshot_file, period, Detail::Steps)
+}
+
+/// [`plan`], keeping as much of each evaluation as `detail` says: with [`Detail::Amounts`] the
+/// lines' provenance has no `drivers` (no rule text or value is formatted), and every amount is
+/// the same.
+pub fn plan_with(
+    db: &Database,
+    files: &[SourceFile],
+    snapshot: &Snapshot,
+    snapshot_file: InputFile,
+    period: Period,
+    detail: Detail,
+) -> Result<PlanRun, Failure> {
     let customer_files: Vec<SourceFile> = files
         .iter()
         .copied()
@@ -62,7 +77,8 @@ pub fn plan(
     let planned: Vec<(String, Result<CustomerPlan, Vec<FileDiagnostic>>)> = linked
         .into_par_iter()
         .map(|(key, program)| {
-            let plan = program.and_then(|program| customer(&key, program, snapshot, &period));
+            let plan =
+                program.and_then(|program| customer(&key, program, snapshot, &period, detail));
             (key, plan)
         })
         .collect();
@@ -145,6 +161,7 @@ fn customer(
     program: &Program,
     snapshot: &Snapshot,
     period: &Period,
+    detail: Detail,
 ) -> Result<CustomerPlan, Vec<FileDiagnostic>> {
     let in_file = |diagnostic: Diagnostic| FileDiagnostic {
         file: key.to_string(),
@@ -159,24 +176,33 @@ fn customer(
             program.customer.tenant_span,
         ))]
     })?;
-    let evaluation = tally_eval::evaluate(program, snapshot, &period).map_err(|errors| {
-        errors
-            .into_iter()
-            .map(|e| FileDiagnostic {
-                file: e.module.0,
-                diagnostic: e.diagnostic,
-            })
-            .collect::<Vec<_>>()
-    })?;
-    tally_plan::assemble_customer(program, &evaluation, &period, key).map_err(|e| {
-        let message = format!("line `{}`: {}", e.line, e.message);
-        let diagnostic = if e.code == Code::Internal {
-            Diagnostic::internal(message, e.span)
-        } else {
-            Diagnostic::error(e.code, message, e.span)
-        };
-        vec![in_file(diagnostic)]
-    })
+    let evaluation =
+        tally_eval::evaluate_with(program, snapshot, &period, detail).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| FileDiagnostic {
+                    file: e.module.0,
+                    diagnostic: e.diagnostic,
+                })
+                .collect::<Vec<_>>()
+        })?;
+    let mut plan =
+        tally_plan::assemble_customer(program, &evaluation, &period, key).map_err(|e| {
+            let message = format!("line `{}`: {}", e.line, e.message);
+            let diagnostic = if e.code == Code::Internal {
+                Diagnostic::internal(message, e.span)
+            } else {
+                Diagnostic::error(e.code, message, e.span)
+            };
+            vec![in_file(diagnostic)]
+        })?;
+    if detail == Detail::Amounts {
+        // The split allocation's sentence is the one driver assembly adds itself.
+        for line in &mut plan.lines {
+            line.provenance.drivers.clear();
+        }
+    }
+    Ok(plan)
 }
 
 /// Every diagnostic of `files` and of the modules they use (not the standard library), by

@@ -36,7 +36,30 @@ fn run_case(rules: &Path) -> String {
     );
     let period = tally_driver::plan_period(&snapshot, None, "snapshot.json").unwrap();
     let input = tally_driver::input_file("snapshot.json", snapshot_text.as_bytes());
-    let run = tally_driver::plan(&db, &[file], &snapshot, input, period).unwrap();
+    let run = tally_driver::plan(&db, &[file], &snapshot, input.clone(), period).unwrap();
+    // Without steps (no provenance text), the plan is the same but for the drivers.
+    let amounts = tally_driver::plan_with(
+        &db,
+        &[file],
+        &snapshot,
+        input,
+        period,
+        tally_driver::Detail::Amounts,
+    )
+    .unwrap();
+    let without_drivers = |plan: &tally_plan::Plan| {
+        let mut plan = plan.clone();
+        for line in plan.customers.iter_mut().flat_map(|c| &mut c.lines) {
+            line.provenance.drivers.clear();
+        }
+        plan
+    };
+    assert_eq!(
+        without_drivers(&amounts.plan),
+        without_drivers(&run.plan),
+        "{key}: amounts differ without steps"
+    );
+    assert_eq!(amounts.failures, run.failures, "{key}");
     let mut out = String::new();
     if !run.plan.customers.is_empty() {
         out.push_str(&tally_plan::to_table(&run.plan));

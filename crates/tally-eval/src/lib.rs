@@ -6,7 +6,7 @@ mod eval;
 mod trace;
 mod value;
 
-pub use eval::{evaluate, evaluate_explained, previous_period};
+pub use eval::{Detail, evaluate, evaluate_explained, evaluate_with, previous_period};
 pub use trace::{Exclusion, Filter, Step};
 pub use value::{Value, show_decimal};
 

@@ -34,6 +34,10 @@ pub(crate) struct PlanArgs {
     period: Option<String>,
     #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
     format: PlanFormat,
+    /// Leave out each line's `drivers` (the values its rule used) from a JSON plan: faster for
+    /// large runs; the amounts are the same. Tables and CSV never carry them.
+    #[arg(long)]
+    no_provenance: bool,
     /// Write the plan to this file (whole or not at all) instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
@@ -69,7 +73,12 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
             .collect(),
         None => loaded.roots.clone(),
     };
-    let run = tally_driver::plan(db, &files, &snapshot, input, period)?;
+    // Rule text and values are formatted only for a plan that shows them.
+    let detail = match args.format {
+        PlanFormat::Json if !args.no_provenance => tally_driver::Detail::Steps,
+        _ => tally_driver::Detail::Amounts,
+    };
+    let run = tally_driver::plan_with(db, &files, &snapshot, input, period, detail)?;
     for (_, problems) in &run.failures {
         render::print_human(db, problems);
     }

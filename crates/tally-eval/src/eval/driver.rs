@@ -21,7 +21,7 @@ pub fn evaluate(
     snapshot: &Snapshot,
     period: &Period,
 ) -> std::result::Result<Evaluation, Vec<EvalError>> {
-    evaluate_with(program, snapshot, period, false)
+    evaluate_with(program, snapshot, period, Detail::Steps)
 }
 
 /// [`evaluate`], with the names of the records each filter excluded, for an explanation.
@@ -30,14 +30,29 @@ pub fn evaluate_explained(
     snapshot: &Snapshot,
     period: &Period,
 ) -> std::result::Result<Evaluation, Vec<EvalError>> {
-    evaluate_with(program, snapshot, period, true)
+    evaluate_with(program, snapshot, period, Detail::Names)
 }
 
-fn evaluate_with(
+/// How much of its working an evaluation keeps. The values, and so every amount, are the same
+/// at every level; only the explanation differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Values only: what a plan's amounts need.
+    Amounts,
+    /// Each clause's steps, rule text and value (a plan's provenance `drivers`); filters count
+    /// whom each condition excluded.
+    #[default]
+    Steps,
+    /// Steps, and the names of whom each filter excluded (`explain`).
+    Names,
+}
+
+/// [`evaluate`] keeping as much of its working as `detail` says.
+pub fn evaluate_with(
     program: &Program,
     snapshot: &Snapshot,
     period: &Period,
-    names: bool,
+    detail: Detail,
 ) -> std::result::Result<Evaluation, Vec<EvalError>> {
     let Some(tenant) = snapshot.tenant(&program.customer.tenant) else {
         return Err(vec![missing_tenant(program, snapshot)]);
@@ -69,7 +84,7 @@ fn evaluate_with(
         evaluators: views
             .iter()
             .map(|(day, view)| {
-                let evaluator = Evaluator::new(program, view, period, snapshot, *day, names);
+                let evaluator = Evaluator::new(program, view, period, snapshot, *day, detail);
                 (*day, evaluator)
             })
             .collect(),

@@ -169,17 +169,22 @@ impl Evaluator<'_> {
             let message = format!("`{}` to be linked into the program", id.name);
             return Err(expected(message, expr.span)).in_module(ctx);
         };
-        let body_ctx = Ctx::clause(&id.module);
+        let body_ctx = self.clause_ctx(&id.module);
         let before = self.conversions.borrow().len();
         let (value, steps) = self.eval(body, body_ctx)?;
-        let mut body_step = self.root_step(body, body_ctx, &value, steps)?;
-        body_step.text = format!("{} = {}", id.name, body_step.text);
+        let body_steps = if body_ctx.trace {
+            let mut body_step = self.root_step(body, body_ctx, &value, steps)?;
+            body_step.text = format!("{} = {}", id.name, body_step.text);
+            vec![body_step]
+        } else {
+            Vec::new()
+        };
         let made: Vec<Conversion> = self
             .conversions
             .borrow()
             .get(before..)
             .map(<[Conversion]>::to_vec)
             .unwrap_or_default();
-        Ok((value, vec![body_step], made))
+        Ok((value, body_steps, made))
     }
 }

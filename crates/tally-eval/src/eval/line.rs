@@ -20,7 +20,7 @@ type TierPrices = Vec<(Option<u64>, Money)>;
 
 impl Evaluator<'_> {
     pub(super) fn line(&mut self, line: &Line) -> Result<LineResult> {
-        let ctx = Ctx::clause(&line.module);
+        let ctx = self.clause_ctx(&line.module);
         let mut result = LineResult {
             cycles: None,
             warnings: Vec::new(),
@@ -68,7 +68,7 @@ impl Evaluator<'_> {
     /// The unit price in force on this evaluator's day, without a step, and the conversions
     /// it took (they belong to the line whose prorated charges use the price).
     pub(super) fn price_on_day(&mut self, line: &Line) -> Result<(Option<Money>, Vec<Conversion>)> {
-        let ctx = Ctx::clause(&line.module).untraced();
+        let ctx = self.clause_ctx(&line.module).untraced();
         let before = self.conversions.borrow().len();
         let price = self.price(line, ctx, &mut Vec::new());
         let made = self.conversions.borrow_mut().split_off(before);
@@ -77,7 +77,7 @@ impl Evaluator<'_> {
 
     /// How the line's split users fall into groups on this evaluator's day.
     pub(super) fn line_split(&mut self, line: &Line) -> Result<Option<crate::SplitWeights>> {
-        let ctx = Ctx::clause(&line.module);
+        let ctx = self.clause_ctx(&line.module);
         line.split
             .as_ref()
             .map(|split| self.split_weights(split, ctx))
@@ -96,7 +96,7 @@ impl Evaluator<'_> {
     }
 
     fn billed_counts(&mut self, line: &Line) -> Result<(u64, u64)> {
-        let ctx = Ctx::clause(&line.module).untraced();
+        let ctx = self.clause_ctx(&line.module).untraced();
         let counted = self.whole_clause(&line.value, ctx, "quantity", line)?;
         let minimum = match &line.minimum {
             Some(minimum) => self.whole_clause(minimum, ctx, "minimum", line)?,
@@ -118,7 +118,9 @@ impl Evaluator<'_> {
         steps: &mut Steps,
     ) -> Result<Value> {
         let (value, children) = self.eval(expr, ctx)?;
-        steps.push((role, self.root_step(expr, ctx, &value, children)?));
+        if ctx.trace {
+            steps.push((role, self.root_step(expr, ctx, &value, children)?));
+        }
         Ok(value)
     }
 
@@ -148,14 +150,16 @@ impl Evaluator<'_> {
             .in_module(ctx);
         };
         let (value, children) = self.eval(price, ctx)?;
-        let mut step = self.root_step(price, ctx, &value, children)?;
-        if let Some(dated) = dated {
-            step.notes.push(match dated.until {
-                Some(until) => format!("the price from {} until {until}", dated.from),
-                None => format!("the price from {}", dated.from),
-            });
+        if ctx.trace {
+            let mut step = self.root_step(price, ctx, &value, children)?;
+            if let Some(dated) = dated {
+                step.notes.push(match dated.until {
+                    Some(until) => format!("the price from {} until {until}", dated.from),
+                    None => format!("the price from {}", dated.from),
+                });
+            }
+            steps.push((Role::Price, step));
         }
-        steps.push((Role::Price, step));
         self.money(value, price, ctx, "the price").map(Some)
     }
 

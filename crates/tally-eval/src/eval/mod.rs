@@ -24,7 +24,7 @@ mod split;
 #[cfg(test)]
 mod testing;
 
-pub use driver::{evaluate, evaluate_explained, previous_period};
+pub use driver::{Detail, evaluate, evaluate_explained, evaluate_with, previous_period};
 
 use crate::trace::Step;
 use crate::value::{Value, kind};
@@ -84,6 +84,8 @@ struct Evaluator<'p> {
     /// Each definition's value, its steps, and the conversions it made (so that every line
     /// using a cached definition still records them).
     lets: HashMap<LetId, (Value, Vec<Step>, Vec<Conversion>)>,
+    /// Whether clauses record their steps (rule text and value), for provenance and `explain`.
+    steps: bool,
     /// Whether filters record who they excluded (for `explain`), not only how many.
     names: bool,
 }
@@ -124,7 +126,7 @@ impl<'p> Evaluator<'p> {
         period: &'p Period,
         snapshot: &'p Snapshot,
         date: NaiveDate,
-        names: bool,
+        detail: Detail,
     ) -> Evaluator<'p> {
         Evaluator {
             program,
@@ -135,8 +137,15 @@ impl<'p> Evaluator<'p> {
             snapshot,
             conversions: RefCell::new(Vec::new()),
             lets: HashMap::new(),
-            names,
+            steps: detail != Detail::Amounts,
+            names: detail == Detail::Names,
         }
+    }
+
+    /// The context of a whole clause in `module`: traced when this evaluation keeps steps.
+    fn clause_ctx<'a>(&self, module: &'a ModuleKey) -> Ctx<'a> {
+        let ctx = Ctx::clause(module);
+        if self.steps { ctx } else { ctx.untraced() }
     }
 
     fn user(&self, index: usize, span: Span) -> Outcome<&'p User> {

@@ -135,7 +135,7 @@ impl Fixture {
             &self.period,
             &self.snapshot,
             self.period.end,
-            true,
+            super::Detail::Names,
         )
     }
 
