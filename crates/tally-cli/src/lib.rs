@@ -40,6 +40,10 @@ enum Command {
     Fmt(command::fmt::FmtArgs),
     /// Run the language server over stdin and stdout, for editors.
     Lsp(command::lsp::LspArgs),
+    /// Compare two plans: new, removed and changed lines, totals per customer.
+    Diff(command::diff::DiffArgs),
+    /// Run the rule tests: golden plans and expectations for each case folder.
+    Test(command::test::TestArgs),
 }
 
 /// Rule files nest only as deep as the language's limits allow; the extra stack is a margin
@@ -90,5 +94,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Explain(args) => command::explain::run(args),
         Command::Fmt(args) => command::fmt::run(args),
         Command::Lsp(args) => command::lsp::run(args),
+        Command::Diff(args) => command::diff::run(args),
+        Command::Test(args) => command::test::run(args),
     }
 }

@@ -1,11 +1,11 @@
-//! Diagnostics for people (miette, with the source underlined) and for machines (JSON).
+//! Diagnostics for people (miette, with the source underlined) and for machines (JSON, GitHub
+//! workflow commands, SARIF 2.1.0).
 //!
 //! Rendering is linear in the number of diagnostics: each file is indexed once and miette reads
 //! only the lines around a label. A line too long to show (minified or generated text) is cited
 //! by line and column instead of drawn, and past [`RENDERED_IN_FULL`] diagnostics in one file
 //! the rest are listed one per line.
 
-use crate::exit::Failure;
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
     SourceCode, SourceSpan, SpanContents,
@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use tally_db::Database;
-use tally_diagnostics::{Diagnostic, LineIndex, Severity};
+use tally_diagnostics::{Code, Diagnostic, LineIndex, Severity};
 use tally_driver::FileDiagnostic;
 
 /// Diagnostics per file drawn with their source; the rest are listed one per line.
@@ -263,21 +263,6 @@ pub fn human_report(db: &Database, problems: &[FileDiagnostic]) -> String {
     out
 }
 
-/// Prints diagnostics as one JSON array on standard output.
-pub(crate) fn print_json(db: &Database, problems: &[FileDiagnostic]) -> Result<(), Failure> {
-    let machine: Vec<JsonDiagnostic> = by_file(db, problems)
-        .into_iter()
-        .flat_map(|(source, diagnostics)| {
-            diagnostics
-                .into_iter()
-                .map(move |d| json(&source, d))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let text = serde_json::to_string_pretty(&machine).map_err(|e| Failure::Usage(e.to_string()))?;
-    crate::output::print(&format!("{text}\n"))
-}
-
 #[derive(Serialize)]
 pub struct JsonDiagnostic {
     file: String,
@@ -330,4 +315,273 @@ pub fn json(source: &Source, diagnostic: &Diagnostic) -> JsonDiagnostic {
             .collect(),
         help: diagnostic.help.clone(),
     }
+}
+
+/// Each code's short title, as `docs/errors.md` heads its section (a test keeps them equal).
+pub fn code_title(code: Code) -> &'static str {
+    match code {
+        Code::Syntax => "syntax error",
+        Code::BadLiteral => "bad literal",
+        Code::NestingTooDeep => "nesting too deep",
+        Code::UnknownName => "unknown name",
+        Code::UnknownField => "unknown field",
+        Code::UnknownFunction => "unknown function",
+        Code::UnknownSku => "unknown SKU",
+        Code::UnknownModule => "unknown module",
+        Code::TypeMismatch => "type mismatch",
+        Code::CurrencyMismatch => "currency mismatch",
+        Code::NonIntegerQuantity => "quantity not whole",
+        Code::WrongArity => "wrong number of arguments",
+        Code::DuplicateLine => "duplicate line",
+        Code::DuplicateDefinition => "duplicate definition",
+        Code::CyclicDefinition => "circular definition",
+        Code::BadSplit => "bad split",
+        Code::BadCustomer => "bad customer header",
+        Code::BadClause => "bad clause",
+        Code::UnknownCurrency => "unknown currency",
+        Code::UnusedDefinition => "unused definition",
+        Code::DivisionByZero => "division by zero",
+        Code::NegativeQuantity => "negative quantity",
+        Code::MissingTenant => "tenant not in snapshot",
+        Code::MissingData => "missing data",
+        Code::Overflow => "number too large",
+        Code::RulesHaveErrors => "rules have errors",
+        Code::Internal => "internal error",
+    }
+}
+
+/// A workflow command's message (GitHub's `escapeData`): `%`, carriage return and line feed.
+pub fn github_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value (GitHub's `escapeProperty`): the message's escapes, and
+/// `:` and `,`, which end a property.
+pub fn github_property(text: &str) -> String {
+    github_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Diagnostics as GitHub Actions workflow commands, one line each:
+/// `::error file=F,line=L,col=C,endLine=L,endColumn=C,title=T0102::message`. GitHub shows them
+/// as annotations on the pull request's files. Columns count characters, 1-based; the end is
+/// the character after the span, as in `--format json`.
+pub fn github_report(db: &Database, problems: &[FileDiagnostic]) -> String {
+    let mut out = String::new();
+    for (source, diagnostics) in by_file(db, problems) {
+        for diagnostic in diagnostics {
+            let span = diagnostic.primary_span();
+            let (line, column) = source.line_col(span.start as usize);
+            let (end_line, end_column) = source.line_col(span.end as usize);
+            let mut message = diagnostic.message.clone();
+            if let Some(help) = &diagnostic.help {
+                message.push_str("\nhelp: ");
+                message.push_str(help);
+            }
+            out.push_str(&format!(
+                "::{} file={},line={line},col={column},endLine={end_line},endColumn={end_column},title={}::{}\n",
+                match diagnostic.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                },
+                github_property(&source.name),
+                github_property(diagnostic.code.as_str()),
+                github_data(&message)
+            ));
+        }
+    }
+    out
+}
+
+/// The URI reference of a file key in SARIF: the path with `/`, characters that a URI may not
+/// hold percent-encoded (UTF-8 bytes).
+fn uri_reference(path: &str) -> String {
+    let mut out = String::new();
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+/// `PascalCase` of a title: `unknown field` → `UnknownField`.
+fn rule_name(title: &str) -> String {
+    title
+        .split(' ')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// Where the official SARIF 2.1.0 schema (OASIS, errata 01) lives.
+pub const SARIF_SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+
+/// Diagnostics as a SARIF 2.1.0 log: one run of `tally`, a rule for every code, a result per
+/// diagnostic with its region (lines and columns in Unicode code points, 1-based, the end
+/// exclusive) and its other labels as related locations. For GitHub code scanning and other
+/// SARIF viewers.
+pub fn sarif_report(db: &Database, problems: &[FileDiagnostic]) -> serde_json::Value {
+    use serde_json::json;
+    let rules: Vec<serde_json::Value> = Code::ALL
+        .iter()
+        .map(|code| {
+            let title = code_title(*code);
+            let level = if *code == Code::UnusedDefinition {
+                "warning"
+            } else {
+                "error"
+            };
+            json!({
+                "id": code.as_str(),
+                "name": rule_name(title),
+                "shortDescription": { "text": title },
+                "fullDescription": {
+                    "text": format!("{} {title}: see the section {} in docs/errors.md.", code.as_str(), code.as_str())
+                },
+                "defaultConfiguration": { "level": level },
+            })
+        })
+        .collect();
+    let mut sources: Vec<Source> = Vec::new();
+    let mut source_of = |name: &str| -> Source {
+        if let Some(found) = sources.iter().find(|s| s.name == name) {
+            return found.clone();
+        }
+        let text = db
+            .file(name)
+            .map(|f| f.text(db).clone())
+            .unwrap_or_default();
+        let source = Source::new(name, &text);
+        sources.push(source.clone());
+        source
+    };
+    let region = |source: &Source, start: u32, end: u32| {
+        let (start_line, start_column) = source.line_col(start as usize);
+        let (end_line, end_column) = source.line_col(end as usize);
+        json!({
+            "startLine": start_line,
+            "startColumn": start_column,
+            "endLine": end_line,
+            "endColumn": end_column,
+            "byteOffset": start,
+            "byteLength": end.saturating_sub(start),
+        })
+    };
+    let mut results = Vec::new();
+    for problem in problems {
+        let diagnostic = &problem.diagnostic;
+        let source = source_of(&problem.file);
+        let span = diagnostic.primary_span();
+        let mut text = diagnostic.message.clone();
+        if let Some(help) = &diagnostic.help {
+            text.push_str("\nhelp: ");
+            text.push_str(help);
+        }
+        let related: Vec<serde_json::Value> = diagnostic
+            .labels
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, label)| {
+                let file = label.file.clone().unwrap_or_else(|| problem.file.clone());
+                let other = source_of(&file);
+                let message = if label.message.is_empty() {
+                    "related".to_string()
+                } else {
+                    label.message.clone()
+                };
+                json!({
+                    "id": i,
+                    "message": { "text": message },
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": uri_reference(&file) },
+                        "region": region(&other, label.span.start, label.span.end),
+                    }
+                })
+            })
+            .collect();
+        let index = Code::ALL
+            .iter()
+            .position(|c| *c == diagnostic.code)
+            .unwrap_or(0);
+        let mut result = json!({
+            "ruleId": diagnostic.code.as_str(),
+            "ruleIndex": index,
+            "level": match diagnostic.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            },
+            "message": { "text": text },
+            "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": { "uri": uri_reference(&problem.file) },
+                    "region": region(&source, span.start, span.end),
+                }
+            }],
+        });
+        if !related.is_empty()
+            && let Some(object) = result.as_object_mut()
+        {
+            object.insert("relatedLocations".into(), serde_json::Value::Array(related));
+        }
+        results.push(result);
+    }
+    json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "tally",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": rules,
+                }
+            },
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    })
+}
+
+/// Diagnostics as JSON, the text `tally check --format json` prints.
+pub fn json_report(
+    db: &Database,
+    problems: &[FileDiagnostic],
+) -> Result<String, serde_json::Error> {
+    let machine: Vec<JsonDiagnostic> = by_file(db, problems)
+        .into_iter()
+        .flat_map(|(source, diagnostics)| {
+            diagnostics
+                .into_iter()
+                .map(move |d| json(&source, d))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Ok(format!("{}\n", serde_json::to_string_pretty(&machine)?))
+}
+
+/// One line per diagnostic, `file:line:col: CODE severity: message`, for summaries (the HTML
+/// report's warnings, `tally test`'s outcomes).
+pub fn one_line(db: &Database, problem: &FileDiagnostic) -> (String, String) {
+    let text = db
+        .file(&problem.file)
+        .map(|f| f.text(db).clone())
+        .unwrap_or_default();
+    let source = Source::new(&problem.file, &text);
+    let (line, column) = source.line_col(problem.diagnostic.primary_span().start as usize);
+    (
+        format!("{}:{line}:{column}", problem.file),
+        problem.diagnostic.message.clone(),
+    )
 }

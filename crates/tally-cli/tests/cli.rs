@@ -985,7 +985,15 @@ fn the_readme_tour_commands_work() {
         );
         ran.push((command.clone(), result));
     }
-    for subcommand in ["check", "plan", "import", "reconcile", "explain"] {
+    for subcommand in [
+        "check",
+        "plan",
+        "import",
+        "reconcile",
+        "explain",
+        "test",
+        "diff",
+    ] {
         assert!(
             ran.iter()
                 .any(|(c, _)| c.starts_with(&format!("tally {subcommand} "))),

@@ -1,12 +1,14 @@
 //! One module per subcommand: its arguments and its run function.
 
 pub(crate) mod check;
+pub(crate) mod diff;
 pub(crate) mod explain;
 pub(crate) mod fmt;
 pub(crate) mod import;
 pub(crate) mod lsp;
 pub(crate) mod plan;
 pub(crate) mod reconcile;
+pub(crate) mod test;
 
 use crate::exit::Failure;
 use crate::load::read;

@@ -1,9 +1,11 @@
-//! `tally plan`: the invoice lines of every customer file, as a table, JSON or CSV.
+//! `tally plan`: the invoice lines of every customer file, as a table, JSON, CSV or an HTML page
+//! to review the month's billing.
 
 use crate::command::{period, read_snapshot};
 use crate::exit::Failure;
 use crate::load::{load, read};
 use crate::{output, render};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use tally_db::Database;
 
@@ -12,6 +14,9 @@ enum PlanFormat {
     Table,
     Json,
     Csv,
+    /// One self-contained page: customers, totals, each line's explanation, warnings and flags,
+    /// and with `--previous`, what changed.
+    Html,
 }
 
 #[derive(clap::Args)]
@@ -34,10 +39,14 @@ pub(crate) struct PlanArgs {
     period: Option<String>,
     #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
     format: PlanFormat,
-    /// Leave out each line's `drivers` (the values its rule used) from a JSON plan: faster for
-    /// large runs; the amounts are the same. Tables and CSV never carry them.
+    /// Leave out each line's `drivers` (the values its rule used) from a JSON or HTML plan:
+    /// faster for large runs; the amounts are the same. Tables and CSV never carry them.
     #[arg(long)]
     no_provenance: bool,
+    /// With `--format html`: an earlier plan (JSON) to show the changes against, e.g. last
+    /// month's.
+    #[arg(long, value_name = "OLD.json")]
+    previous: Option<PathBuf>,
     /// Write the plan to this file (whole or not at all) instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
@@ -46,8 +55,17 @@ pub(crate) struct PlanArgs {
 /// Customers whose plan fails are reported and left out; the others are still planned, and the
 /// plan lists the missing ones in `incomplete` (exit 1). Nothing is written if none planned.
 pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
+    let previous = match (&args.previous, args.format) {
+        (Some(path), PlanFormat::Html) => Some(crate::command::diff::read_plan(path)?),
+        (Some(_), _) => {
+            return Err(Failure::Usage(
+                "`--previous` is for the review page: add `--format html`".into(),
+            ));
+        }
+        (None, _) => None,
+    };
     if !args.merge.is_empty() {
-        return merge(&args);
+        return merge(&args, previous.as_ref());
     }
     let Some(snapshot_path) = &args.snapshot else {
         return Err(Failure::Usage("`--snapshot` is required".into()));
@@ -75,7 +93,7 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
     };
     // Rule text and values are formatted only for a plan that shows them.
     let detail = match args.format {
-        PlanFormat::Json if !args.no_provenance => tally_driver::Detail::Steps,
+        PlanFormat::Json | PlanFormat::Html if !args.no_provenance => tally_driver::Detail::Steps,
         _ => tally_driver::Detail::Amounts,
     };
     let run = tally_driver::plan_with(db, &files, &snapshot, input, period, detail)?;
@@ -91,7 +109,26 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
         return Err(Failure::Reported);
     }
     let plan = &run.plan;
-    write_plan(plan, &args)?;
+    let page = match args.format {
+        PlanFormat::Html => {
+            let mut warnings: Vec<String> = problems
+                .iter()
+                .chain(run.failures.iter().flat_map(|(_, failed)| failed))
+                .map(|p| {
+                    let (location, message) = render::one_line(db, p);
+                    format!("{location}: {} {message}", p.diagnostic.code)
+                })
+                .collect();
+            warnings.dedup();
+            Page {
+                previous: previous.as_ref(),
+                explanations: explanations(db, &files, plan, &snapshot, period),
+                warnings,
+            }
+        }
+        _ => Page::default(),
+    };
+    write_plan(plan, &args, &page)?;
     if run.failures.is_empty() {
         Ok(())
     } else {
@@ -104,11 +141,27 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
     }
 }
 
-fn write_plan(plan: &tally_plan::Plan, args: &PlanArgs) -> Result<(), Failure> {
+/// What the review page shows beside the plan.
+#[derive(Default)]
+struct Page<'a> {
+    previous: Option<&'a tally_plan::Plan>,
+    /// Keyed by (rule file, line name).
+    explanations: BTreeMap<(String, String), String>,
+    warnings: Vec<String>,
+}
+
+fn write_plan(plan: &tally_plan::Plan, args: &PlanArgs, page: &Page) -> Result<(), Failure> {
     let text = match args.format {
         PlanFormat::Json => tally_plan::to_json(plan).map_err(|e| Failure::Usage(e.to_string()))?,
         PlanFormat::Csv => tally_plan::to_csv(plan).map_err(|e| Failure::Usage(e.to_string()))?,
         PlanFormat::Table => tally_plan::to_table(plan),
+        PlanFormat::Html => tally_review::html::to_html(&tally_review::html::Review {
+            plan,
+            previous: page.previous,
+            explanations: &page.explanations,
+            warnings: &page.warnings,
+        })
+        .map_err(|e| Failure::Data(e.to_string()))?,
     };
     match &args.output {
         Some(path) => output::write_whole(path, &text),
@@ -132,8 +185,9 @@ fn shard(text: &str) -> Result<(usize, usize), Failure> {
     Ok((k, n))
 }
 
-/// `tally plan --merge A.json B.json`: the shards' plans as one.
-fn merge(args: &PlanArgs) -> Result<(), Failure> {
+/// `tally plan --merge A.json B.json`: the shards' plans as one. As a review page, the lines
+/// show their drivers but no explanation (the rules are not loaded).
+fn merge(args: &PlanArgs, previous: Option<&tally_plan::Plan>) -> Result<(), Failure> {
     let mut plans = Vec::new();
     for path in &args.merge {
         let text = read(path)?;
@@ -146,7 +200,11 @@ fn merge(args: &PlanArgs) -> Result<(), Failure> {
         plans.push(plan);
     }
     let merged = tally_plan::merge(plans).map_err(Failure::Data)?;
-    write_plan(&merged, args)?;
+    let page = Page {
+        previous,
+        ..Page::default()
+    };
+    write_plan(&merged, args, &page)?;
     if merged.incomplete.is_empty() {
         Ok(())
     } else {
@@ -156,4 +214,34 @@ fn merge(args: &PlanArgs) -> Result<(), Failure> {
         );
         Err(Failure::Reported)
     }
+}
+
+/// The explanation of every rule line of every planned customer, as `tally explain` prints it,
+/// keyed by (rule file, line name). A line that cannot be explained is left out (the page says
+/// so and shows the line's drivers instead).
+fn explanations(
+    db: &Database,
+    files: &[tally_db::SourceFile],
+    plan: &tally_plan::Plan,
+    snapshot: &tally_snapshot::Snapshot,
+    period: tally_snapshot::Period,
+) -> BTreeMap<(String, String), String> {
+    let by_key: HashMap<&str, tally_db::SourceFile> =
+        files.iter().map(|f| (f.key(db).as_str(), *f)).collect();
+    let mut out = BTreeMap::new();
+    for customer in &plan.customers {
+        let Some(&file) = by_key.get(customer.rules.as_str()) else {
+            continue;
+        };
+        for line in &customer.lines {
+            let key = (customer.rules.clone(), line.line.clone());
+            if out.contains_key(&key) {
+                continue;
+            }
+            if let Ok(explanation) = tally_driver::explain(db, file, snapshot, period, &line.line) {
+                out.insert(key, explanation.to_string());
+            }
+        }
+    }
+    out
 }
