@@ -34,14 +34,15 @@ pub(crate) fn load(db: Database, paths: &[PathBuf]) -> Result<Loaded, Failure> {
                 .join(", ")
         )));
     }
-    let mut roots = Vec::new();
     let mut loaded = BTreeSet::new();
+    let mut texts = Vec::with_capacity(files.len());
     for path in files {
         let key = key_of(&path);
         let text = read_rules(&path)?;
         loaded.insert(key.clone());
-        roots.push(db.set_file(&key, text));
+        texts.push((key, text));
     }
+    let mut roots = db.set_files(texts);
     roots.sort_by(|a, b| a.key(&db).cmp(b.key(&db)));
     roots.dedup();
     let project = project_root();
