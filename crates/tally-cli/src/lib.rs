@@ -44,6 +44,8 @@ enum Command {
     Diff(command::diff::DiffArgs),
     /// Run the rule tests: golden plans and expectations for each case folder.
     Test(command::test::TestArgs),
+    /// Send a plan to the customers' PSAs: show the changes, or apply them with `--apply`.
+    Push(command::push::PushArgs),
 }
 
 /// Rule files nest only as deep as the language's limits allow; the extra stack is a margin
@@ -96,5 +98,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Lsp(args) => command::lsp::run(args),
         Command::Diff(args) => command::diff::run(args),
         Command::Test(args) => command::test::run(args),
+        Command::Push(args) => command::push::run(args),
     }
 }

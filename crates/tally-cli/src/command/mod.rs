@@ -7,6 +7,7 @@ pub(crate) mod fmt;
 pub(crate) mod import;
 pub(crate) mod lsp;
 pub(crate) mod plan;
+pub(crate) mod push;
 pub(crate) mod reconcile;
 pub(crate) mod test;
 
