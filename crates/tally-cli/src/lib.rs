@@ -63,6 +63,7 @@ pub fn main() -> ExitCode {
             "This is a bug in Tally, not in your rules: please report it with the command you ran."
         );
     }));
+    write_errors_instead_of_signals();
     let cli = Cli::parse();
     let worker = std::thread::Builder::new()
         .name("tally".into())
@@ -75,6 +76,20 @@ pub fn main() -> ExitCode {
         Err(e) => Err(Failure::Usage(format!("cannot start: {e}"))),
     };
     exit::code(result)
+}
+
+/// A write past the file size limit (`ulimit -f`) raises SIGXFSZ, whose default action kills
+/// the process, leaving its temporary file behind and saying nothing. With a handler installed
+/// the write fails with "File too large" instead: the temporary file is removed, the target
+/// is untouched, and the error says why (exit 2).
+fn write_errors_instead_of_signals() {
+    #[cfg(unix)]
+    {
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Without the handler the process would still leave the target intact; only the
+        // message and the clean-up depend on it, so a failure to install it is not fatal.
+        let _ = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, seen);
+    }
 }
 
 /// What `tally check PATHS` reports for people, and whether any of it is an error, computed

@@ -213,7 +213,14 @@ pub fn parse(db: &dyn Db, file: SourceFile) -> Parsed {
                 continue;
             }
             if next < starts.len() && cut_off(piece, parsed) {
-                next += 1;
+                // Broken lines one after another would grow the piece one line at a time and
+                // parse the file again for each (cubic in the lines, with every error located):
+                // past a few, parse the rest of the file as one piece, as the whole file would.
+                next = if next - first < MAX_MERGED {
+                    next + 1
+                } else {
+                    starts.len()
+                };
                 continue;
             }
             break parsed;
@@ -228,6 +235,10 @@ pub fn parse(db: &dyn Db, file: SourceFile) -> Parsed {
     }
     whole
 }
+
+/// How many pieces [`parse`] joins one at a time after an error before it parses the rest of
+/// the file as one piece.
+const MAX_MERGED: usize = 8;
 
 /// A piece of a file's text (see [`parse`]).
 #[salsa::interned(debug)]

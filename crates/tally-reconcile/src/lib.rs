@@ -397,11 +397,16 @@ fn row(
     let same_currency =
         cost_currency.is_none() || billed_currency.is_none() || cost_currency == billed_currency;
     let margin = match (cost_amount, billed_amount) {
-        (Some(c), Some(b)) if same_currency => Some(b - c),
+        // Amounts near the decimal range (a hostile or corrupt plan) leave the margin unknown
+        // rather than overflow.
+        (Some(c), Some(b)) if same_currency => b.checked_sub(c),
         _ => None,
     };
     let margin_percent = match (margin, billed_amount) {
-        (Some(m), Some(b)) if !b.is_zero() => Some((m * Decimal::ONE_HUNDRED / b).round_dp(2)),
+        (Some(m), Some(b)) if !b.is_zero() => m
+            .checked_mul(Decimal::ONE_HUNDRED)
+            .and_then(|x| x.checked_div(b))
+            .map(|p| p.round_dp(2)),
         _ => None,
     };
     let seats_short = match (paid_seats, billed_seats) {

@@ -78,7 +78,7 @@ fn parse_items(source: &str, parens: &mut Vec<Parenthesized>) -> Parsed {
             }
             Err(error) => {
                 let error = clause_error(rest).unwrap_or(error);
-                let diagnostic = describe(source, at, &error);
+                let diagnostic = describe(source, &index, at, &error);
                 parsed.file.incomplete = true;
                 let error_at = diagnostic.primary_span().start as usize;
                 parsed.diagnostics.push(diagnostic);
@@ -194,7 +194,12 @@ fn split_word(text: &str) -> (&str, &str) {
 }
 
 /// Turns a pest error into a diagnostic with friendly words for what was expected.
-fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -> Diagnostic {
+fn describe(
+    source: &str,
+    index: &LineIndex,
+    item_start: usize,
+    error: &pest::error::Error<Rule>,
+) -> Diagnostic {
     let offset = match error.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
@@ -209,7 +214,8 @@ fn describe(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -
     // An error at the start of the next item is really "something missing at the end of this
     // one": point after the last token, not at the next line.
     let wanted_brace = matches!(&error.variant, ErrorVariant::ParsingError { positives, .. } if positives.contains(&Rule::rbrace));
-    let line_start = LineIndex::new(source).line_start(at);
+    // The file's index, built once: one per error made many errors cost the square of the file.
+    let line_start = index.line_start(at);
     let before_on_line = source.get(line_start..at).unwrap_or("");
     // The grammar refuses `name qty` as an operand; pest then reports the error at `qty`.
     let at_next_line_kind = matches!(found, "qty" | "amount")
