@@ -4,6 +4,7 @@
 use super::{Evaluator, expected};
 use crate::{DayCount, EvalError, Evaluation, History, LineCycles, LineResult};
 use chrono::{Months, NaiveDate};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use tally_billing::{CycleLength, Cycles};
 use tally_diagnostics::{Code, Diagnostic, Names};
@@ -76,16 +77,26 @@ pub fn evaluate_with(
             }
         }
     }
-    let views: BTreeMap<NaiveDate, Tenant> = needed
-        .into_iter()
-        .map(|day| (day, tenant.at(day)))
-        .collect();
+    // The tenant is the same on every day between two change dates, so the days of one stretch
+    // share one view; a tenant with no dated changes is its own view, and no user is copied.
+    let stretch = |day: &NaiveDate| changes.range(..=*day).count();
+    let mut views: BTreeMap<usize, Cow<'_, Tenant>> = BTreeMap::new();
+    for day in &needed {
+        views.entry(stretch(day)).or_insert_with(|| {
+            if changes.is_empty() {
+                Cow::Borrowed(tenant)
+            } else {
+                Cow::Owned(tenant.at(*day))
+            }
+        });
+    }
     let mut days = Days {
-        evaluators: views
+        evaluators: needed
             .iter()
-            .map(|(day, view)| {
+            .filter_map(|day| {
+                let view = views.get(&stretch(day))?;
                 let evaluator = Evaluator::new(program, view, period, snapshot, *day, detail);
-                (*day, evaluator)
+                Some((*day, evaluator))
             })
             .collect(),
         period,
