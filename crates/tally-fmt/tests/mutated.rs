@@ -73,38 +73,6 @@ fn pieces(text: &str) -> Vec<Piece> {
 }
 
 const BLANKS: &[&str] = &[" ", "\n", "  ", "\n\n", "\t", "\n   ", " \n\n\n "];
-const KEYWORDS: &[&str] = &[
-    "customer",
-    "use",
-    "let",
-    "qty",
-    "amount",
-    "price",
-    "split",
-    "by",
-    "minimum",
-    "product",
-    "description",
-    "agreement",
-    "billing",
-    "rounding",
-    "otherwise",
-    "prorate",
-    "measure",
-    "trueup",
-    "included",
-    "tiers",
-    "from",
-    "until",
-    "bundle",
-    "where",
-    "and",
-    "or",
-    "not",
-    "in",
-    "true",
-    "false",
-];
 
 /// What comes before an operand.
 const OPERATORS: &[&str] = &[
@@ -156,7 +124,7 @@ fn mutate(text: &str, choices: &[u8]) -> String {
             Piece::Code(code) => {
                 let word = code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                     && code.starts_with(|c: char| c.is_ascii_lowercase())
-                    && !KEYWORDS.contains(&code.as_str());
+                    && !tally_syntax::KEYWORDS.contains(&code.as_str());
                 // An operand: after an operator, before anything but a call, a field or `qty`.
                 let code_before = pieces[..n].iter().rev().find_map(|p| match p {
                     Piece::Code(c) => Some(c.as_str()),

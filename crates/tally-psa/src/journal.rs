@@ -165,15 +165,10 @@ impl Journal {
 
     /// Writes of earlier runs that were intended and never answered.
     pub fn pending(&self) -> Result<Vec<Pending>, PsaError> {
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT id, run, psa, tenant, key, action, request, external_id FROM writes
-                 WHERE state = 'intended' ORDER BY id",
-            )
-            .map_err(|e| db_error(&self.path, e))?;
-        let rows = statement
-            .query_map([], |row| {
+        self.rows(
+            "SELECT id, run, psa, tenant, key, action, request, external_id FROM writes
+             WHERE state = 'intended' ORDER BY id",
+            |row| {
                 Ok(Pending {
                     id: row.get(0)?,
                     run: row.get(1)?,
@@ -184,10 +179,8 @@ impl Journal {
                     request: row.get(6)?,
                     external_id: row.get(7)?,
                 })
-            })
-            .map_err(|e| db_error(&self.path, e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| db_error(&self.path, e))
+            },
+        )
     }
 
     /// Records a write about to be sent. Durable before the request leaves.
@@ -257,14 +250,9 @@ impl Journal {
 
     /// Every write recorded, oldest first.
     pub fn writes(&self) -> Result<Vec<Recorded>, PsaError> {
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT run, key, action, request, body, state, external_id, answer FROM writes ORDER BY id",
-            )
-            .map_err(|e| db_error(&self.path, e))?;
-        let rows = statement
-            .query_map([], |row| {
+        self.rows(
+            "SELECT run, key, action, request, body, state, external_id, answer FROM writes ORDER BY id",
+            |row| {
                 Ok(Recorded {
                     run: row.get(0)?,
                     key: row.get(1)?,
@@ -275,7 +263,22 @@ impl Journal {
                     external_id: row.get(6)?,
                     answer: row.get(7)?,
                 })
-            })
+            },
+        )
+    }
+
+    /// Every row `sql` selects, each read by `read`.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, PsaError> {
+        let mut statement = self
+            .conn
+            .prepare(sql)
+            .map_err(|e| db_error(&self.path, e))?;
+        let rows = statement
+            .query_map([], read)
             .map_err(|e| db_error(&self.path, e))?;
         rows.collect::<Result<Vec<_>, _>>()
             .map_err(|e| db_error(&self.path, e))
