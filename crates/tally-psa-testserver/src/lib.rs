@@ -5,9 +5,11 @@
 //! against the vendor's own OpenAPI/Swagger document copied under `specs/` (see
 //! `specs/*/SOURCE.txt`). A request the real PSA would reject is recorded as a violation.
 
+pub mod autotask;
 pub mod conditions;
 pub mod connectwise;
 pub mod faults;
+pub mod halopsa;
 pub mod server;
 pub mod spec;
 

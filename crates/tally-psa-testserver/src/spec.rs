@@ -53,6 +53,35 @@ pub fn connectwise() -> Result<&'static Spec, String> {
     .map_err(Clone::clone)
 }
 
+/// Autotask's Swagger 2.0 document (`#/definitions`; paths under `/V1.0`). It spells
+/// properties in PascalCase where the live API speaks camelCase: matching is case-insensitive.
+pub fn autotask() -> Result<&'static Spec, String> {
+    static SPEC: OnceLock<Result<Spec, String>> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        load(
+            "Autotask REST API v1 (Swagger 2.0)",
+            "autotask/autotask-rest-v1-swagger.json",
+            "/definitions",
+        )
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// HaloPSA's OpenAPI 3 document (paths relative to the `/api` server).
+pub fn halopsa() -> Result<&'static Spec, String> {
+    static SPEC: OnceLock<Result<Spec, String>> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        load(
+            "HaloPSA API v2 (OpenAPI 3.0.1)",
+            "halopsa/halopsa-api-v2-openapi.json",
+            "/components/schemas",
+        )
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
 fn segments_match(template: &str, path: &str) -> Option<usize> {
     let t: Vec<&str> = template.trim_matches('/').split('/').collect();
     let p: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -274,5 +303,34 @@ impl Spec {
             }
         }
         problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vendor_document_loads_and_resolves_the_operations_tally_uses() {
+        let connectwise = connectwise().unwrap();
+        assert!(
+            connectwise
+                .operation("GET", "/finance/agreements/12/additions")
+                .unwrap()
+                .op
+                .is_some()
+        );
+        let autotask = autotask().unwrap();
+        let adjust = autotask
+            .operation("POST", "/V1.0/ContractServiceAdjustments")
+            .unwrap();
+        assert!(adjust.op.is_some(), "{}", adjust.template);
+        assert!(autotask.schema("ContractServiceAdjustmentModel").is_some());
+        let halo = halopsa().unwrap();
+        let lines = halo
+            .operation("POST", "/RecurringInvoice/updatelines")
+            .unwrap();
+        assert!(lines.op.is_some(), "{}", lines.template);
+        assert!(halo.schema("InvoiceDetail").is_some());
     }
 }

@@ -2,13 +2,16 @@
 //! one adapter per PSA behind the [`Psa`] trait, a journal that makes applying resumable, and
 //! the HTTP client they share. See `docs/psa.md`.
 
+pub mod adapters;
 pub mod answer;
+pub mod autotask;
 pub mod config;
 pub mod connectwise;
 pub mod desired;
 pub mod diff;
 pub mod error;
 pub mod exact;
+pub mod halopsa;
 pub mod http;
 pub mod journal;
 pub mod model;

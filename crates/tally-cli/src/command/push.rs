@@ -10,17 +10,16 @@ use crate::exit::Failure;
 use crate::load::read;
 use crate::output;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use tally_money::Decimal;
+use tally_psa::adapters::Adapters;
 use tally_psa::config::Credentials;
-use tally_psa::connectwise::ConnectWise;
 use tally_psa::diff::DiffOptions;
 use tally_psa::http::Observer;
 use tally_psa::journal::{JOURNAL_FILE, Journal};
-use tally_psa::{Config, Psa, PsaError, PushOptions, render};
+use tally_psa::{Config, PsaError, PushOptions, render};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum PushFormat {
@@ -157,38 +156,14 @@ fn push(args: PushArgs) -> Result<bool, Failure> {
     };
     let credentials = Credentials::load(config.push.credentials_file.as_deref(), &project)
         .map_err(config_failure)?;
-    let mut connectwise = None;
-    let mut products = BTreeMap::new();
-    for kind in &kinds {
-        match kind {
-            tally_ir::PsaKind::ConnectWise => {
-                if connectwise.is_some() {
-                    continue;
-                }
-                let Some(section) = config.connectwise.clone() else {
-                    return Err(Failure::Usage(format!(
-                        "the plan sends customers to ConnectWise, but `{}` has no [connectwise] section",
-                        config_path.display()
-                    )));
-                };
-                products.insert(kind.name(), section.products.clone());
-                connectwise = Some(
-                    ConnectWise::from_credentials(section, &credentials, observer.clone())
-                        .map_err(config_failure)?,
-                );
-            }
-            other => {
-                return Err(Failure::Usage(format!(
-                    "the plan sends customers to {}, which `tally push` cannot reach yet (ConnectWise only; see docs/psa.md)",
-                    other.name()
-                )));
-            }
-        }
-    }
-    let mut adapters: BTreeMap<&'static str, &dyn Psa> = BTreeMap::new();
-    if let Some(cw) = &connectwise {
-        adapters.insert(tally_ir::PsaKind::ConnectWise.name(), cw);
-    }
+    let adapters = Adapters::build(
+        &kinds,
+        &config,
+        &config_path.display().to_string(),
+        &credentials,
+        observer,
+    )
+    .map_err(config_failure)?;
 
     let mut journal = if args.apply {
         let mut journal = Journal::open(&state_dir).map_err(config_failure)?;
@@ -207,11 +182,18 @@ fn push(args: PushArgs) -> Result<bool, Failure> {
             max_change,
         },
     };
-    let report = tally_psa::push(&plan, &sha, &adapters, &products, journal.as_mut(), options)
-        .map_err(|e| match e {
-            PsaError::Request(_) | PsaError::Journal(_) => Failure::Data(e.to_string()),
-            other => Failure::Usage(other.to_string()),
-        })?;
+    let report = tally_psa::push(
+        &plan,
+        &sha,
+        &adapters.by_kind(),
+        adapters.products(),
+        journal.as_mut(),
+        options,
+    )
+    .map_err(|e| match e {
+        PsaError::Request(_) | PsaError::Journal(_) => Failure::Data(e.to_string()),
+        other => Failure::Usage(other.to_string()),
+    })?;
     drop(journal);
 
     let text = match args.format {

@@ -1,0 +1,1 @@
+//! A fake Autotask REST API (not yet written).

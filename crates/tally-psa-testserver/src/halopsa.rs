@@ -1,0 +1,1 @@
+//! A fake HaloPSA API (not yet written).
