@@ -10,11 +10,13 @@
 mod explain;
 mod period;
 mod run;
+mod usage_reads;
 
 pub use explain::{Explanation, MinimumNote, Pricing, explain};
 pub use period::{customer_period, month, plan_period};
 pub use run::{PlanRun, diagnostics, input_file, plan, plan_with};
 pub use tally_eval::Detail;
+pub use usage_reads::UsageReads;
 
 use tally_diagnostics::Diagnostic;
 

@@ -117,7 +117,8 @@ pub fn plan_with(
         },
         inputs: Inputs {
             rules,
-            snapshot: snapshot_file,
+            snapshot: Some(snapshot_file),
+            usage: Vec::new(),
         },
         customers,
         incomplete,

@@ -25,8 +25,9 @@ struct LineTracker<R> {
 impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for (i, &b) in buf.get(..n).unwrap_or_default().iter().enumerate() {
-            if b == b'\r' || b == b'\n' {
+        let read = buf.get(..n).unwrap_or_default();
+        for i in memchr::memchr2_iter(b'\r', b'\n', read) {
+            if let Some(&b) = read.get(i) {
                 self.breaks.push_back((self.offset + i as u64, b));
             }
         }

@@ -63,7 +63,7 @@ pub use recon::{ChargeType, CostBasis, Recon, ReconLine};
 pub use seats::SeatChange;
 pub use source::Source;
 pub use subscriptions::ReconSubscription;
-pub use usage::UsageGranularity;
+pub use usage::{UsageGranularity, UsageKeep};
 pub use values::Stamp;
 
 use assemble::Tenants;
@@ -105,6 +105,8 @@ pub struct Options {
     /// (left out). Malformed values are errors either way.
     pub lenient: bool,
     pub usage_granularity: UsageGranularity,
+    /// Which parts of usage rows keep them apart (everything, unless only some are needed).
+    pub usage_keep: UsageKeep,
     pub cost_basis: CostBasis,
     /// Told the number of usage rows read so far, now and then (see `UsageOptions::progress`).
     pub progress: Option<fn(u64)>,

@@ -182,6 +182,7 @@ pub(crate) fn add_usage_files(
 ) -> Result<(), ImportError> {
     let options = usage::UsageOptions {
         granularity: inputs.options.usage_granularity,
+        keep: inputs.options.usage_keep,
         period: inputs.period,
         progress: inputs.options.progress,
     };

@@ -19,7 +19,8 @@
 //! `cost` is `BillingPreTaxTotal` (after partner-earned credit, before tax, unrounded) summed
 //! exactly in `BillingCurrency`; `quantity` is `Quantity` summed.
 
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::io::BufRead;
 
 use chrono::{Datelike, NaiveDate};
@@ -74,9 +75,41 @@ pub enum UsageGranularity {
     Period,
 }
 
+/// Which parts of a usage row keep rows apart when they are added up. Rows that differ only
+/// in parts not kept fall into one aggregate, whose dropped parts read as empty (and whose
+/// quantity, when not kept, as 0). An import keeps everything; `tally plan --usage` keeps only
+/// what the rules read. Customer, currency and date (see [`UsageGranularity`]) are always kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageKeep {
+    pub subscription: bool,
+    pub resource_group: bool,
+    pub meter_category: bool,
+    pub meter_name: bool,
+    pub tags: bool,
+    pub quantity: bool,
+}
+
+impl UsageKeep {
+    pub const ALL: UsageKeep = UsageKeep {
+        subscription: true,
+        resource_group: true,
+        meter_category: true,
+        meter_name: true,
+        tags: true,
+        quantity: true,
+    };
+}
+
+impl Default for UsageKeep {
+    fn default() -> UsageKeep {
+        UsageKeep::ALL
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UsageOptions {
     pub granularity: UsageGranularity,
+    pub keep: UsageKeep,
     /// Rows outside the period are kept, with one warning per file counting them.
     pub period: Option<Period>,
     /// Called with the number of rows read so far, every 10,000 rows (for a progress display;
@@ -159,6 +192,9 @@ fn looks_like_json_lines(head: &[u8]) -> bool {
         && !first.contains("\"value\"")
 }
 
+/// The id of the empty text, interned first.
+const EMPTY: u32 = 0;
+
 /// Strings stored once; rows refer to them by number.
 #[derive(Default)]
 struct Interner {
@@ -228,19 +264,20 @@ impl Aggregator {
             file,
             options,
             strings: Interner::default(),
-            group_key: HashMap::new(),
-            group_shown: HashMap::new(),
-            tags_of: HashMap::new(),
+            group_key: HashMap::default(),
+            group_shown: HashMap::default(),
+            tags_of: HashMap::default(),
             tag_sets: Vec::new(),
-            tag_index: HashMap::new(),
-            currencies: HashMap::new(),
-            dates: HashMap::new(),
-            sums: HashMap::new(),
+            tag_index: HashMap::default(),
+            currencies: HashMap::default(),
+            dates: HashMap::default(),
+            sums: HashMap::default(),
             rows_read: 0,
             outside_period: 0,
             warnings: Vec::new(),
         };
-        // Tag set 0 is "no tags".
+        // String 0 is the empty text (a part not kept); tag set 0 is "no tags".
+        agg.strings.id("");
         agg.tag_sets.push(BTreeMap::new());
         agg.tag_index.insert(BTreeMap::new(), 0);
         agg
@@ -303,7 +340,12 @@ impl Aggregator {
         {
             self.outside_period += 1;
         }
-        let quantity = row.required_decimal(Col::Quantity)?;
+        let quantity = if self.options.keep.quantity {
+            row.required_decimal(Col::Quantity)?
+        } else {
+            row.required(Col::Quantity)?;
+            Decimal::ZERO
+        };
         let cost = row.required_decimal(Col::BillingPreTaxTotal)?;
         let key = self.key(row, date)?;
         let sum = self.sums.entry(key).or_insert(Sum {
@@ -351,11 +393,16 @@ impl Aggregator {
         let domain = row
             .text(Col::CustomerDomainName)
             .map(|t| self.strings.id(t));
-        let entitlement = self.strings.id(row.required(Col::EntitlementId)?);
-        let resource_group = self.resource_group(row);
-        let category = self.strings.id(row.required(Col::MeterCategory)?);
-        let meter = self.strings.id(row.required(Col::MeterName)?);
-        let tags = self.tags(row)?;
+        let keep = self.options.keep;
+        let entitlement = self.part(row, Col::EntitlementId, keep.subscription)?;
+        let resource_group = if keep.resource_group {
+            self.resource_group(row)
+        } else {
+            EMPTY
+        };
+        let category = self.part(row, Col::MeterCategory, keep.meter_category)?;
+        let meter = self.part(row, Col::MeterName, keep.meter_name)?;
+        let tags = if keep.tags { self.tags(row)? } else { 0 };
         Ok(Key {
             customer,
             domain,
@@ -369,12 +416,21 @@ impl Aggregator {
         })
     }
 
-    /// The date a row is aggregated under: its day, or the first day of its period.
+    /// A required text cell's id when the part is kept, else [`EMPTY`] (the cell must still
+    /// be there).
+    fn part(&mut self, row: &Row<'_>, col: Col, keep: bool) -> Result<u32, ImportError> {
+        let text = row.required(col)?;
+        Ok(if keep { self.strings.id(text) } else { EMPTY })
+    }
+
+    /// The date a row is aggregated under: its day, or the first day of its period. A row
+    /// outside the period goes under the first day of its own month, so it never adds into
+    /// the period's usage.
     fn bucket(&self, date: NaiveDate) -> NaiveDate {
         match (self.options.granularity, self.options.period) {
             (UsageGranularity::Day, _) => date,
-            (UsageGranularity::Period, Some(p)) => p.start,
-            (UsageGranularity::Period, None) => date.with_day(1).unwrap_or(date),
+            (UsageGranularity::Period, Some(p)) if p.contains(date) => p.start,
+            (UsageGranularity::Period, _) => date.with_day(1).unwrap_or(date),
         }
     }
 
@@ -539,7 +595,7 @@ mod tests {
     #[test]
     fn each_distinct_text_is_parsed_once() {
         let mut strings = Interner::default();
-        let mut parsed: HashMap<u32, usize> = HashMap::new();
+        let mut parsed: HashMap<u32, usize> = HashMap::default();
         let mut calls = 0;
         for text in ["2021-07-01", "2021-07-02", "2021-07-01"] {
             let got = parse_once(&mut strings, &mut parsed, text, |t| {

@@ -178,6 +178,7 @@ fn csv_rows_aggregate_by_day_meter_group_and_tags() {
                 end: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
             }),
             progress: None,
+            keep: Default::default(),
         },
     )
     .unwrap();

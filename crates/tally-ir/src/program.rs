@@ -90,6 +90,22 @@ pub struct Line {
 }
 
 impl Line {
+    /// Every expression of the line: its value, prices, minimum, included units, tiers, bundle
+    /// parts and split population.
+    pub fn expressions(&self) -> Vec<&TExpr> {
+        let mut all = vec![&self.value];
+        all.extend(self.price.iter());
+        all.extend(self.minimum.iter());
+        all.extend(self.included.iter());
+        if let Some(tiers) = &self.tiers {
+            all.extend(tiers.tiers.iter().map(|(_, price)| price));
+        }
+        all.extend(self.dated_prices.iter().map(|d| &d.price));
+        all.extend(self.bundle.iter().map(|(_, e)| e));
+        all.extend(self.split.iter().map(|s| &s.population));
+        all
+    }
+
     /// Whether the line needs the count of more than one day: prorated, or `measure max`.
     pub fn needs_history(&self) -> bool {
         self.prorate == Prorate::Daily || self.measure == Measure::Max

@@ -43,12 +43,20 @@ pub struct PlanPeriod {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inputs {
     pub rules: Vec<InputFile>,
-    pub snapshot: InputFile,
+    /// `None` when the plan read no snapshot (`tally plan --usage FILE --period P` alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<InputFile>,
+    /// Azure usage files read straight into the plan (`tally plan --usage`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage: Vec<InputFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputFile {
     pub path: String,
+    /// Empty (and left out) only for usage files read with `tally plan --usage
+    /// --no-provenance`, where hashing gigabytes would cost more than the plan.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
 }
 

@@ -554,18 +554,20 @@ fn footer(out: &mut String, plan: &Plan) {
             )
         })
         .collect();
-    let _ = write!(
-        out,
-        "{} and the snapshot {} (sha256 {}).",
-        rules.join(", "),
-        html(&plan.inputs.snapshot.path),
-        html(
-            plan.inputs
-                .snapshot
-                .sha256
-                .get(..12)
-                .unwrap_or(&plan.inputs.snapshot.sha256)
+    let file = |kind: &str, input: &tally_plan::InputFile| {
+        format!(
+            "the {kind} {} (sha256 {})",
+            html(&input.path),
+            html(input.sha256.get(..12).unwrap_or(&input.sha256))
         )
-    );
+    };
+    let data: Vec<String> = plan
+        .inputs
+        .snapshot
+        .iter()
+        .map(|s| file("snapshot", s))
+        .chain(plan.inputs.usage.iter().map(|u| file("usage file", u)))
+        .collect();
+    let _ = write!(out, "{} and {}.", rules.join(", "), data.join(", "));
     out.push_str("</p>\n</footer>\n");
 }

@@ -450,7 +450,10 @@ fn golden_paths_are_relative_to_the_case() {
     golden::relative_paths(&mut plan, "examples/northwind/tests/october");
     assert_eq!(plan.inputs.rules[0].path, "../../northwind.tally");
     assert_eq!(plan.inputs.rules[1].path, "../../../shared/msp.tally");
-    assert_eq!(plan.inputs.snapshot.path, "../../snapshot.json");
+    assert_eq!(
+        plan.inputs.snapshot.as_ref().unwrap().path,
+        "../../snapshot.json"
+    );
     assert_eq!(plan.customers[0].rules, "../../northwind.tally");
     assert!(
         plan.customers[0]

@@ -122,7 +122,7 @@ fn every_text_from_the_plan_is_escaped() {
     plan.customers[0].lines[0].description = hostile.into();
     plan.customers[0].lines[0].product = hostile.into();
     plan.customers[0].lines[0].id = hostile.into();
-    plan.inputs.snapshot.path = hostile.into();
+    plan.inputs.snapshot.as_mut().unwrap().path = hostile.into();
     let html = page(&plan, None, &[hostile.to_string()]);
     assert_eq!(
         html.matches("<script>").count(),

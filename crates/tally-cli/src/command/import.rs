@@ -58,7 +58,7 @@ fn graph_tenant(text: &str) -> Result<GraphTenant, Failure> {
 }
 
 /// `FILE` or `TENANT=FILE` (for usage exports whose customer columns are empty).
-fn usage_input(text: &str) -> FileInput {
+pub(crate) fn usage_input(text: &str) -> FileInput {
     match text.split_once('=') {
         Some((tenant, file)) if !Path::new(text).exists() => FileInput {
             source: Source::file(file),
@@ -139,7 +139,7 @@ pub(crate) fn run(args: ImportArgs) -> Result<(), Failure> {
 
 /// Every input file can be opened before anything is read: a missing file is a usage error
 /// (exit 2), bad data in a file that exists is a problem with the inputs (exit 1).
-fn readable(inputs: &Inputs) -> Result<(), Failure> {
+pub(crate) fn readable(inputs: &Inputs) -> Result<(), Failure> {
     let sources = inputs
         .mapping
         .iter()
@@ -164,14 +164,14 @@ fn readable(inputs: &Inputs) -> Result<(), Failure> {
 
 /// A row counter on standard error while usage files are read, only when it is a terminal (CI
 /// logs and pipes stay quiet).
-mod progress {
+pub(crate) mod progress {
     use indicatif::{ProgressBar, ProgressStyle};
     use std::io::IsTerminal;
     use std::sync::OnceLock;
 
     static BAR: OnceLock<ProgressBar> = OnceLock::new();
 
-    pub(super) fn start() -> Option<fn(u64)> {
+    pub(crate) fn start() -> Option<fn(u64)> {
         if !std::io::stderr().is_terminal() {
             return None;
         }
@@ -191,9 +191,104 @@ mod progress {
         }
     }
 
-    pub(super) fn finish() {
+    pub(crate) fn finish() {
         if let Some(bar) = BAR.get() {
             bar.finish_and_clear();
         }
     }
+}
+
+/// `tally plan --usage`: the usage files read and added up keeping apart only the parts of a
+/// row the rules read (`reads`), as a snapshot of usage alone, and each file's identity.
+pub(crate) fn streamed_usage(
+    usage: &[String],
+    mapping: &[PathBuf],
+    period: tally_snapshot::Period,
+    reads: tally_driver::UsageReads,
+    hash: bool,
+) -> Result<(tally_snapshot::Snapshot, Vec<tally_plan::InputFile>), Failure> {
+    use tally_import::{UsageGranularity, UsageKeep};
+    let (granularity, keep) = if reads.additive {
+        let granularity = if reads.date {
+            UsageGranularity::Day
+        } else {
+            UsageGranularity::Period
+        };
+        let keep = UsageKeep {
+            subscription: reads.subscription,
+            resource_group: reads.resource_group,
+            meter_category: reads.meter_category,
+            meter_name: reads.meter_name,
+            tags: reads.tags,
+            quantity: reads.quantity,
+        };
+        (granularity, keep)
+    } else {
+        (UsageGranularity::Day, UsageKeep::ALL)
+    };
+    let inputs = Inputs {
+        mapping: mapping.iter().map(Source::file).collect(),
+        usage: usage.iter().map(|u| usage_input(u)).collect(),
+        period: Some(period),
+        options: Options {
+            usage_granularity: granularity,
+            usage_keep: keep,
+            progress: progress::start(),
+            ..Options::default()
+        },
+        ..Inputs::default()
+    };
+    readable(&inputs)?;
+    // The files' identities are hashed on the other core while the rows are read.
+    let (imported, hashes) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| {
+            inputs
+                .usage
+                .iter()
+                .map(|u| hash_file(&u.source, hash))
+                .collect::<Result<Vec<_>, Failure>>()
+        });
+        let imported = tally_import::build_snapshot(&inputs);
+        let hashes = hashing
+            .join()
+            .unwrap_or_else(|_| Err(Failure::Usage("hashing the usage files failed".into())));
+        (imported, hashes)
+    });
+    progress::finish();
+    let (snapshot, warnings) = imported.map_err(|e| Failure::Data(e.to_string()))?;
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok((snapshot, hashes?))
+}
+
+/// A file's path and (when `hash`) SHA-256, read in blocks.
+fn hash_file(source: &Source, hash: bool) -> Result<tally_plan::InputFile, Failure> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let Source::File(path) = source else {
+        return Err(Failure::Usage("usage must be read from a file".into()));
+    };
+    if !hash {
+        return Ok(tally_plan::InputFile {
+            path: tally_db::normalise(path),
+            sha256: String::new(),
+        });
+    }
+    let cannot =
+        |e: std::io::Error| Failure::Usage(format!("cannot read `{}`: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut block).map_err(cannot)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(block.get(..n).unwrap_or_default());
+    }
+    Ok(tally_plan::InputFile {
+        path: tally_db::normalise(path),
+        sha256: format!("{:x}", hasher.finalize()),
+    })
 }

@@ -25,8 +25,16 @@ pub(crate) struct PlanArgs {
     #[arg(required_unless_present = "merge")]
     paths: Vec<PathBuf>,
     /// The snapshot of licence and usage data (JSON).
-    #[arg(long, required_unless_present = "merge")]
+    #[arg(long, required_unless_present_any = ["merge", "usage"])]
     snapshot: Option<PathBuf>,
+    /// Azure daily rated usage files (CSV or JSON), as FILE or TENANT=FILE, read straight into
+    /// the plan: rows are added up as they are read, keeping apart only what the rules read.
+    /// Without `--snapshot`, `--period` is required.
+    #[arg(long, value_name = "[TENANT=]FILE", conflicts_with = "merge")]
+    usage: Vec<String>,
+    /// With `--usage`: a CSV mapping Microsoft tenant or customer ids to tenant names.
+    #[arg(long, requires = "usage")]
+    mapping: Vec<PathBuf>,
     /// Plan only shard K of N (1-based): every Nth customer file in path order, so N machines
     /// plan a month together; join their plans with `--merge`.
     #[arg(long, value_name = "K/N", conflicts_with = "merge")]
@@ -39,8 +47,9 @@ pub(crate) struct PlanArgs {
     period: Option<String>,
     #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
     format: PlanFormat,
-    /// Leave out each line's `drivers` (the values its rule used) from a JSON or HTML plan:
-    /// faster for large runs; the amounts are the same. Tables and CSV never carry them.
+    /// Leave out each line's `drivers` (the values its rule used) from a JSON or HTML plan,
+    /// and the SHA-256 of `--usage` files (their paths are kept): faster for large runs; the
+    /// amounts are the same. Tables and CSV never carry drivers.
     #[arg(long)]
     no_provenance: bool,
     /// With `--format html`: an earlier plan (JSON) to show the changes against, e.g. last
@@ -67,9 +76,6 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
     if !args.merge.is_empty() {
         return merge(&args, previous.as_ref());
     }
-    let Some(snapshot_path) = &args.snapshot else {
-        return Err(Failure::Usage("`--snapshot` is required".into()));
-    };
     let shard = args.shard.as_deref().map(shard).transpose()?;
     let loaded = load(Database::default(), &args.paths)?;
     let db = &loaded.db;
@@ -78,8 +84,32 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
     if problems.iter().any(|p| p.diagnostic.is_error()) {
         return Err(Failure::Reported);
     }
-    let (snapshot, input) = read_snapshot(snapshot_path)?;
-    let period = period(&snapshot, args.period.as_deref(), snapshot_path)?;
+    let (mut snapshot, input, period) = match &args.snapshot {
+        Some(path) => {
+            let (snapshot, input) = read_snapshot(path)?;
+            let period = period(&snapshot, args.period.as_deref(), path)?;
+            (snapshot, Some(input), period)
+        }
+        None => {
+            let Some(text) = args.period.as_deref() else {
+                return Err(Failure::Usage(
+                    "`--usage` without `--snapshot` needs `--period YYYY-MM`".into(),
+                ));
+            };
+            let period = tally_driver::month(text).map_err(|_| {
+                Failure::Usage(format!(
+                    "`--period {text}` is not a month: write YYYY-MM, e.g. 2026-10"
+                ))
+            })?;
+            let snapshot = tally_snapshot::Snapshot {
+                version: tally_snapshot::CURRENT_VERSION,
+                period: Some(period),
+                tenants: Vec::new(),
+                rates: Vec::new(),
+            };
+            (snapshot, None, period)
+        }
+    };
     let files: Vec<_> = match shard {
         Some((k, n)) => loaded
             .roots
@@ -96,7 +126,34 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
         PlanFormat::Json | PlanFormat::Html if !args.no_provenance => tally_driver::Detail::Steps,
         _ => tally_driver::Detail::Amounts,
     };
-    let run = tally_driver::plan_with(db, &files, &snapshot, input, period, detail)?;
+    let mut usage_files = Vec::new();
+    if !args.usage.is_empty() {
+        let programs: Vec<_> = files
+            .iter()
+            .filter_map(|f| tally_db::program(db, *f).as_ref().ok())
+            .collect();
+        let reads = tally_driver::UsageReads::of(programs);
+        let (streamed, inputs) = crate::command::import::streamed_usage(
+            &args.usage,
+            &args.mapping,
+            period,
+            reads,
+            !args.no_provenance,
+        )?;
+        add_usage(&mut snapshot, streamed)?;
+        usage_files = inputs;
+    }
+    let placeholder = tally_driver::input_file("", b"");
+    let mut run = tally_driver::plan_with(
+        db,
+        &files,
+        &snapshot,
+        input.clone().unwrap_or(placeholder),
+        period,
+        detail,
+    )?;
+    run.plan.inputs.snapshot = input;
+    run.plan.inputs.usage = usage_files;
     for (_, problems) in &run.failures {
         render::print_human(db, problems);
     }
@@ -244,4 +301,29 @@ fn explanations(
         }
     }
     out
+}
+
+/// Adds usage read with `--usage` to the snapshot's tenants. A tenant whose usage is in both
+/// would be counted twice: refused.
+fn add_usage(
+    snapshot: &mut tally_snapshot::Snapshot,
+    streamed: tally_snapshot::Snapshot,
+) -> Result<(), Failure> {
+    for tenant in streamed.tenants {
+        match snapshot
+            .tenants
+            .iter_mut()
+            .find(|t| t.tenant == tenant.tenant)
+        {
+            Some(existing) if !existing.azure_usage.is_empty() => {
+                return Err(Failure::Usage(format!(
+                    "tenant `{}` has Azure usage in the snapshot and in `--usage`: give it once",
+                    tenant.tenant
+                )));
+            }
+            Some(existing) => existing.azure_usage = tenant.azure_usage,
+            None => snapshot.tenants.push(tenant),
+        }
+    }
+    Ok(())
 }

@@ -81,6 +81,7 @@ pub(crate) fn run(args: ReconcileArgs) -> Result<(), Failure> {
             granularity: UsageGranularity::Period,
             period: Some(period),
             progress: None,
+            keep: Default::default(),
         };
         let imported = read_usage(&Source::file(path), &options).map_err(data_error)?;
         usage.extend(imported.rows);

@@ -53,7 +53,12 @@ pub fn relative_paths(plan: &mut Plan, base: &str) {
     for input in &mut plan.inputs.rules {
         rel(&mut input.path);
     }
-    rel(&mut plan.inputs.snapshot.path);
+    if let Some(snapshot) = &mut plan.inputs.snapshot {
+        rel(&mut snapshot.path);
+    }
+    for usage in &mut plan.inputs.usage {
+        rel(&mut usage.path);
+    }
     for customer in &mut plan.customers {
         rel(&mut customer.rules);
         for line in &mut customer.lines {
