@@ -6,6 +6,7 @@
 #             (and, where the binary has it, `tally plan RULES --usage FILE`, which streams usage
 #             straight into evaluation)
 #   Baseline: examples/azure_baseline.rs, a hand-written streaming pass (csv + rust_decimal)
+#   DuckDB:   benches/azure_duckdb.py, when `python3 -c "import duckdb"` works (by hand only)
 #
 # Every job's totals are compared to the cent; CPU (user + system), wall time and peak resident
 # memory are printed with Tally's ratio to the baseline. Runs are interleaved and medians taken.
@@ -55,6 +56,11 @@ measure() { # name, command...
     shift
     /usr/bin/time -f "%e %U %S %M" -a -o "$out/$name.time" "$@"
 }
+# DuckDB, when it is installed (`pip install duckdb`; never in CI), runs the same job.
+duckdb=false
+if python3 -c "import duckdb" 2>/dev/null; then
+    duckdb=true
+fi
 streams=false
 if "$tally" plan --help | grep -q -- '--usage'; then
     streams=true
@@ -68,6 +74,9 @@ while [ "$i" -lt "$runs" ]; do
     if $streams; then
         measure streamed "$tally" plan "$rules" --usage "$csv" --period 2026-10 --format json -o "$out/streamed.json"
         measure streamed_bare "$tally" plan "$rules" --usage "$csv" --period 2026-10 --format json --no-provenance -o "$out/streamed_bare.json"
+    fi
+    if $duckdb; then
+        measure duckdb python3 "$here/crates/tally-import/benches/azure_duckdb.py" "$csv" > "$out/duckdb.txt"
     fi
     i=$((i + 1))
 done
@@ -87,6 +96,12 @@ if $streams; then
     totals "$out/streamed_bare.json" >> "$out/streamed.txt"
     sort "$out/floor.txt" "$out/floor.txt" | cmp -s - "$(sort "$out/streamed.txt" > "$out/s2"; echo "$out/s2")" || {
         echo "streamed totals differ from the baseline" >&2
+        exit 1
+    }
+fi
+if $duckdb; then
+    awk '{ print $1, $3, $2 }' "$out/duckdb.txt" | sort | cmp -s - "$out/floor.txt" || {
+        echo "DuckDB's totals differ from the baseline" >&2
         exit 1
     }
 fi
@@ -112,6 +127,8 @@ awk '
         printf row, "tally import + plan", C["import"] + C["plan"], W["import"] + W["plan"], jm / 1024, (C["import"] + C["plan"]) / C["baseline"]
         if ("streamed" in n)
             printf row, "tally plan --usage (streamed)", C["streamed"], W["streamed"], mem["streamed"] / 1024, C["streamed"] / C["baseline"]
+        if ("duckdb" in n)
+            printf row, "DuckDB (DECIMAL, 2 threads)", C["duckdb"], W["duckdb"], mem["duckdb"] / 1024, C["duckdb"] / C["baseline"]
         if ("streamed_bare" in n)
             printf row, "  the same, --no-provenance", C["streamed_bare"], W["streamed_bare"], mem["streamed_bare"] / 1024, C["streamed_bare"] / C["baseline"]
     }' "$out"/*.time

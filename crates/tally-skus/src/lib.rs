@@ -27,6 +27,9 @@ const MAX_SUGGESTED_LEN: usize = 200;
 
 const MAX_SUGGESTIONS: usize = 3;
 
+/// The most edits a suggestion may be away (as for every other "did you mean").
+const MAX_EDITS: usize = 3;
+
 /// One SKU: what Microsoft calls it in each of its three vocabularies.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SkuInfo {
@@ -200,25 +203,44 @@ impl SkuCatalog {
     /// Up to 3 part numbers or display names closest to `name`, for a "did you mean" hint
     /// (`"SPE_E5X"` gives `"SPE_E5"` first).
     ///
-    /// Closeness is the case-insensitive Damerau-Levenshtein distance (from `strsim`); only
-    /// candidates within `max(1, len / 3)` edits (`len` in characters) are offered. Ties are broken by the candidate
-    /// text, so the order is deterministic. Each text is offered once even when several SKUs
-    /// share it.
+    /// Closeness is the case-insensitive optimal-string-alignment distance (edits and adjacent
+    /// transpositions, from `strsim`); only candidates within `len / 3` edits (`len` in characters; at
+    /// least 1, at most 3) are offered, and candidates whose length alone differs by more are not
+    /// compared (a price list of hundreds of unknown names stays fast). Ties are broken by the
+    /// candidate text, so the order is deterministic. Each text is offered once even when
+    /// several SKUs share it.
     pub fn suggest(&self, name: &str) -> Vec<String> {
         let wanted = key(name);
         // No product name is this long: comparing a huge text with every SKU costs seconds.
         if wanted.is_empty() || wanted.len() > MAX_SUGGESTED_LEN {
             return Vec::new();
         }
-        let limit = (wanted.chars().count() / 3).max(1);
-        let mut scored: Vec<(usize, String, &str)> = Vec::new();
-        for sku in &self.skus {
-            for text in [sku.part_number.as_str(), sku.display_name.as_str()] {
-                let lower = text.to_lowercase();
-                let distance = strsim::damerau_levenshtein(&wanted, &lower);
-                if distance <= limit {
-                    scored.push((distance, lower, text));
-                }
+        let length = wanted.chars().count();
+        let limit = (length / 3).clamp(1, MAX_EDITS);
+        let shown = |index: &Vec<usize>, text: fn(&SkuInfo) -> &str| {
+            index
+                .first()
+                .and_then(|i| self.skus.get(*i))
+                .map(text)
+                .unwrap_or_default()
+        };
+        let candidates = self
+            .by_part_number
+            .iter()
+            .map(|(lower, index)| (lower, shown(index, |s| &s.part_number)))
+            .chain(
+                self.by_display_name
+                    .iter()
+                    .map(|(lower, index)| (lower, shown(index, |s| &s.display_name))),
+            );
+        let mut scored: Vec<(usize, &str, &str)> = Vec::new();
+        for (lower, text) in candidates {
+            if lower.chars().count().abs_diff(length) > limit {
+                continue;
+            }
+            let distance = strsim::osa_distance(&wanted, lower);
+            if distance <= limit {
+                scored.push((distance, lower, text));
             }
         }
         scored.sort();
