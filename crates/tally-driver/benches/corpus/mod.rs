@@ -21,6 +21,64 @@ pub fn generate(files: usize, lines: usize) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A snapshot (JSON) for planning `corpus`: every file's tenant with `users` users (seeded
+/// departments, one service account, one disabled user), every SKU the corpus uses (looked up in
+/// Microsoft's table through `guid_of`, priced) and every counter, for October 2026.
+#[allow(dead_code)] // used by examples/corpus.rs, not by the benches and tests sharing this module
+pub fn snapshot(
+    corpus: &[(String, String)],
+    users: usize,
+    guid_of: impl Fn(&str) -> String,
+) -> String {
+    let skus: Vec<String> = SKUS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, part, _))| {
+            format!(
+                r#"{{"sku_id":"{}","part_number":"{part}","purchased":{users},"assigned":{users},"unit_cost":{{"amount":"{}.50","currency":"GBP"}},"term":"monthly","billing_plan":"monthly"}}"#,
+                guid_of(part),
+                4 + i * 3
+            )
+        })
+        .collect();
+    let counters: Vec<String> = COUNTERS
+        .iter()
+        .map(|(_, name, _)| {
+            format!(
+                r#"{{"name":"{name}","value":{},"as_of":"2026-10-31"}}"#,
+                users / 2
+            )
+        })
+        .collect();
+    let tenants: Vec<String> = corpus
+        .iter()
+        .filter_map(|(_, text)| {
+            let line = text.lines().find(|l| l.trim_start().starts_with("tenant "))?;
+            let tenant = line.split('"').nth(1)?;
+            let people: Vec<String> = (0..users)
+                .map(|u| {
+                    let upn = if u == 0 { format!("svc-backup@{tenant}") } else { format!("user{u}@{tenant}") };
+                    format!(
+                        r#"{{"id":"u{u}","upn":"{upn}","display_name":"User {u}","department":"{}","enabled":{},"assigned_skus":[]}}"#,
+                        ["Sales", "Support", "Finance", "Shared"][u % 4],
+                        u != 1
+                    )
+                })
+                .collect();
+            Some(format!(
+                r#"{{"tenant":"{tenant}","users":[{}],"subscribed_skus":[{}],"counters":[{}]}}"#,
+                people.join(","),
+                skus.join(","),
+                counters.join(",")
+            ))
+        })
+        .collect();
+    format!(
+        "{{\"version\":2,\"period\":{{\"start\":\"2026-10-01\",\"end\":\"2026-10-31\"}},\"tenants\":[{}]}}\n",
+        tenants.join(",\n")
+    )
+}
+
 /// The total number of text lines in `corpus`.
 pub fn line_count(corpus: &[(String, String)]) -> usize {
     corpus.iter().map(|(_, text)| text.lines().count()).sum()

@@ -1,10 +1,10 @@
 //! `collection where predicate`, with the record of which condition excluded whom.
 
-use super::ops::truth;
+use super::ops::{same_text, truth};
 use super::{Ctx, Evaluator, InModule, Result, expected, unexpected};
 use crate::trace::{Exclusion, Filter, Step};
 use crate::value::Value;
-use tally_ir::{BinaryOp, TExpr, TExprKind};
+use tally_ir::{BinaryOp, Field, TExpr, TExprKind};
 
 impl Evaluator<'_> {
     pub(super) fn filter(
@@ -78,12 +78,58 @@ impl Evaluator<'_> {
             trace: false,
         };
         for (i, condition) in conditions.iter().enumerate() {
-            let (value, _) = self.eval(condition, inner)?;
-            if !truth(&value, condition.span).in_module(ctx)? {
+            let met = match self.at_once(condition, item) {
+                Some(met) => met,
+                None => {
+                    let (value, _) = self.eval(condition, inner)?;
+                    truth(&value, condition.span).in_module(ctx)?
+                }
+            };
+            if !met {
                 return Ok(Some(i));
             }
         }
         Ok(None)
+    }
+
+    /// The commonest user conditions (`enabled`, `licensed`, `department == "Sales"`) decided
+    /// straight from the user, with no value built: a filter runs them once per user. `None`
+    /// for anything else, which is evaluated as usual (to the same answer).
+    fn at_once(&self, condition: &TExpr, item: &Value) -> Option<bool> {
+        let Value::User(index) = item else {
+            return None;
+        };
+        let user = self.tenant.users.get(*index)?;
+        let field_of_element = |expr: &TExpr| match &expr.kind {
+            TExprKind::Field(base, field) if base.kind == TExprKind::Element => Some(*field),
+            _ => None,
+        };
+        match &condition.kind {
+            TExprKind::Field(..) => match field_of_element(condition)? {
+                Field::Enabled => Some(user.enabled),
+                Field::Licensed => Some(!user.assigned_skus.is_empty()),
+                _ => None,
+            },
+            TExprKind::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne), left, right) => {
+                let (field, text) = match (&left.kind, &right.kind) {
+                    (_, TExprKind::Text(text)) => (field_of_element(left)?, text),
+                    (TExprKind::Text(text), _) => (field_of_element(right)?, text),
+                    _ => return None,
+                };
+                let value = match field {
+                    Field::UserId => user.id.as_str(),
+                    Field::Upn => user.upn.as_str(),
+                    Field::DisplayName => user.display_name.as_str(),
+                    Field::Department => user.department.as_deref().unwrap_or(""),
+                    Field::Office => user.office.as_deref().unwrap_or(""),
+                    Field::City => user.city.as_deref().unwrap_or(""),
+                    _ => return None,
+                };
+                let same = same_text(value, text);
+                Some(if *op == BinaryOp::Eq { same } else { !same })
+            }
+            _ => None,
+        }
     }
 }
 
@@ -252,5 +298,36 @@ mod tests {
             });
         }
         assert_eq!(excluded, [(1, 0), (1, 0)]);
+    }
+
+    #[test]
+    fn conditions_decided_at_once_agree_with_full_evaluation() {
+        // `C or false` is not a shape `at_once` knows, so it is evaluated in full.
+        for condition in [
+            "enabled",
+            "licensed",
+            "department == \"sales\"",
+            "department != \"SALES\"",
+            "\"support\" == department",
+            "department == \"\"",
+            "upn == \"ANA@contoso.com\"",
+            "display_name != \"Cy\"",
+            "office == \"\"",
+            "city != \"x\"",
+        ] {
+            let rules = format!(
+                "fast qty = count(m365.users where {condition}) price 1.00\n\
+                 full qty = count(m365.users where {condition} or false) price 1.00\n"
+            );
+            let fixture = Fixture::with_rules(&rules);
+            let evaluation = super::super::evaluate_explained(
+                &fixture.program,
+                &fixture.snapshot,
+                &fixture.period,
+            )
+            .unwrap();
+            let quantities: Vec<_> = evaluation.lines.iter().map(|l| l.quantity).collect();
+            assert_eq!(quantities[0], quantities[1], "{condition}");
+        }
     }
 }
