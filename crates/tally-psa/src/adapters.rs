@@ -1,9 +1,11 @@
 //! Building the adapter for each PSA a plan sends customers to, from `tally.toml` and the
 //! credentials. The one place that knows every adapter; the CLI asks here.
 
+use crate::autotask::Autotask;
 use crate::config::{Config, Credentials};
 use crate::connectwise::ConnectWise;
 use crate::error::PsaError;
+use crate::halopsa::Halo;
 use crate::http::Observer;
 use crate::push::Psa;
 use std::collections::BTreeMap;
@@ -46,19 +48,18 @@ impl Adapters {
                         ConnectWise::from_credentials(section, credentials, observer.clone())?;
                     (Box::new(adapter), products)
                 }
-
                 PsaKind::Autotask => {
-                    return Err(PsaError::Config(format!(
-                        "the plan sends customers to {}, which `tally push` cannot reach yet (see docs/psa.md)",
-                        kind.name()
-                    )));
+                    let section = config.autotask.clone().ok_or_else(missing)?;
+                    let products = section.products.clone();
+                    let adapter =
+                        Autotask::from_credentials(section, credentials, observer.clone())?;
+                    (Box::new(adapter), products)
                 }
-
                 PsaKind::HaloPsa => {
-                    return Err(PsaError::Config(format!(
-                        "the plan sends customers to {}, which `tally push` cannot reach yet (see docs/psa.md)",
-                        kind.name()
-                    )));
+                    let section = config.halopsa.clone().ok_or_else(missing)?;
+                    let products = section.products.clone();
+                    let adapter = Halo::from_credentials(section, credentials, observer.clone())?;
+                    (Box::new(adapter), products)
                 }
             };
             adapters.built.insert(kind.name(), adapter);

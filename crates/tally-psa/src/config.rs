@@ -55,8 +55,8 @@ pub struct ConnectWiseConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AutotaskConfig {
-    /// `https://webservicesN.autotask.net/ATServicesRest/V1.0`; when absent, the zone is looked up
-    /// with `zone_url`.
+    /// `https://webservicesN.autotask.net/ATServicesRest` (a trailing `/V1.0` is accepted); when
+    /// absent, the zone is looked up with `zone_url`.
     pub base_url: Option<String>,
     #[serde(default = "autotask_zone")]
     pub zone_url: String,
@@ -199,7 +199,7 @@ impl Config {
 
 /// Credentials travel only over HTTPS; plain HTTP is allowed to this machine alone (test
 /// servers).
-fn check_url(url: &str) -> Result<(), &'static str> {
+pub(crate) fn check_url(url: &str) -> Result<(), &'static str> {
     if let Some(rest) = url.strip_prefix("https://") {
         return if rest.is_empty() {
             Err("has no host")

@@ -160,6 +160,11 @@ impl Http {
         headers.push((name.to_string(), value));
     }
 
+    /// Adds a secret learnt while running (an OAuth access token) to what the redactor removes.
+    pub fn add_secret(&self, secret: String) {
+        self.lock_redactor().add(secret);
+    }
+
     fn lock_redactor(&self) -> std::sync::MutexGuard<'_, Redactor> {
         self.redactor.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -1,1 +1,0 @@
-//! A fake Autotask REST API (not yet written).

@@ -1,1 +1,0 @@
-//! A fake HaloPSA API (not yet written).

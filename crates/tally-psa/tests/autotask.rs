@@ -1,0 +1,823 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
+//! The Autotask adapter against the fake: zone discovery, a first push (contract services and
+//! their unit adjustments, one-off contract charges), a second push that writes nothing, next
+//! month's changes, lines Tally does not own, refusals, bad answers, refused credentials, lost
+//! answers after a committed adjustment (never a second delta), paging.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tally_plan::Plan;
+use tally_psa::autotask::Autotask;
+use tally_psa::config::{AutotaskConfig, HttpSettings};
+use tally_psa::diff::DiffOptions;
+use tally_psa::journal::Journal;
+use tally_psa::{Action, Outcome, Psa, PsaError, PushOptions, PushReport};
+use tally_psa_testserver::autotask::{Credentials, Fake};
+use tally_psa_testserver::{Fault, Faults, Server};
+
+pub const USERNAME: &str = "tally-api@northwind-msp.example";
+pub const INTEGRATION_CODE: &str = "CODE-SENTINEL-7d1f0e";
+pub const SECRET: &str = "SENTINEL-secret-3a9c55";
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn state_dir() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::Builder::new()
+            .prefix("tally-psa-at-")
+            .tempdir_in(shm)
+    {
+        return dir;
+    }
+    tempfile::tempdir().unwrap()
+}
+
+/// Northwind's plan sent to Autotask, with two one-off lines: a true-up and a prorated stretch
+/// whose amount is not a multiple of its quantity (sent as 1 × the amount).
+pub fn plan() -> Plan {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/northwind/expected-plan.json");
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let customer = &mut value["customers"][0];
+    customer["psa"]["kind"] = "autotask".into();
+    customer["psa"]["company"] = "Northwind Traders".into();
+    let lines = customer["lines"].as_array_mut().unwrap();
+    let backup = lines
+        .iter()
+        .find(|l| l["id"].as_str().unwrap().ends_with("/backup"))
+        .unwrap()
+        .clone();
+    let mut trueup = backup.clone();
+    trueup["id"] = "northwindtraders.onmicrosoft.com/backup/trueup/2026-09-16".into();
+    trueup["description"] = "Backup true-up: 2 users from 16 September".into();
+    trueup["quantity"] = 2.into();
+    trueup["amount"] = "7.50".into();
+    let mut prorated = backup;
+    prorated["id"] = "northwindtraders.onmicrosoft.com/backup/2026-10-16..2026-10-31".into();
+    prorated["description"] = "Backup 16-31 October".into();
+    prorated["quantity"] = 3.into();
+    prorated["amount"] = "5.81".into();
+    prorated["proration"] = serde_json::json!({
+        "from": "2026-10-16", "to": "2026-10-31", "days": 16, "cycle_days": 31,
+        "rounding": "truncate_product", "effective_unit_price": "1.93"
+    });
+    lines.push(trueup);
+    lines.push(prorated);
+    tally_plan::from_json(&value.to_string()).unwrap()
+}
+
+pub fn next_month(plan: &mut Plan) {
+    let (start, end) = (day(2026, 11, 1), day(2026, 11, 30));
+    plan.period.start = start;
+    plan.period.end = end;
+    for customer in &mut plan.customers {
+        customer.period.start = start;
+        customer.period.end = end;
+        customer.lines.retain(|l| !tally_psa::desired::one_off(l));
+        for line in &mut customer.lines {
+            line.period.start = start;
+            line.period.end = end;
+        }
+    }
+}
+
+pub struct World {
+    pub fake: Arc<Fake>,
+    pub server: Server,
+    pub max_attempts: u32,
+    pub base_url: Option<String>,
+}
+
+impl World {
+    /// A fake with the plan's companies, their contracts and every product as a service
+    /// (catalogue-priced lines at 2.00).
+    pub fn for_plan(plan: &Plan) -> World {
+        let fake = Arc::new(
+            Fake::new(
+                Credentials {
+                    username: USERNAME.into(),
+                    integration_code: INTEGRATION_CODE.into(),
+                    secret: SECRET.into(),
+                },
+                day(2026, 10, 1),
+            )
+            .unwrap(),
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for customer in &plan.customers {
+            let psa = customer.psa.as_ref().unwrap();
+            let company = fake.add_company(&psa.company);
+            let mut contracts: Vec<String> = customer
+                .lines
+                .iter()
+                .map(|l| l.agreement.clone().unwrap_or_else(|| psa.agreement.clone()))
+                .collect();
+            contracts.sort();
+            contracts.dedup();
+            for contract in contracts {
+                fake.add_contract(company, &contract, day(2026, 1, 1));
+            }
+            for line in &customer.lines {
+                if seen.insert(line.product.clone()) {
+                    fake.add_service(
+                        &line.product,
+                        line.unit_price.unwrap_or(Decimal::new(200, 2)),
+                    );
+                }
+            }
+        }
+        let server = fake.serve().unwrap();
+        World {
+            fake,
+            server,
+            max_attempts: 6,
+            base_url: None,
+        }
+    }
+
+    pub fn config(&self) -> AutotaskConfig {
+        AutotaskConfig {
+            base_url: self.base_url.clone(),
+            zone_url: Fake::zone_url(&self.server),
+            username: USERNAME.into(),
+            integration_code_env: "TALLY_AUTOTASK_INTEGRATION_CODE".into(),
+            secret_env: "TALLY_AUTOTASK_SECRET".into(),
+            products: BTreeMap::new(),
+            http: HttpSettings {
+                max_attempts: self.max_attempts,
+                base_delay_ms: 1,
+                max_delay_ms: 4,
+                max_retry_after_s: 2,
+                timeout_s: 5,
+                connect_timeout_s: 2,
+                concurrency: 8,
+                jitter_seed: Some(7),
+            },
+        }
+    }
+
+    pub fn adapter(&self) -> Autotask {
+        Autotask::with_keys(self.config(), INTEGRATION_CODE.into(), SECRET.into(), None)
+    }
+
+    pub fn push(
+        &self,
+        plan: &Plan,
+        journal: Option<&mut Journal>,
+        apply: bool,
+    ) -> Result<PushReport, PsaError> {
+        self.push_with(plan, journal, apply, DiffOptions::default())
+    }
+
+    pub fn push_with(
+        &self,
+        plan: &Plan,
+        journal: Option<&mut Journal>,
+        apply: bool,
+        diff: DiffOptions,
+    ) -> Result<PushReport, PsaError> {
+        let adapter = self.adapter();
+        let mut adapters: BTreeMap<&'static str, &dyn Psa> = BTreeMap::new();
+        adapters.insert("autotask", &adapter);
+        tally_psa::push(
+            plan,
+            "sha",
+            &adapters,
+            &BTreeMap::new(),
+            journal,
+            PushOptions { apply, diff },
+        )
+    }
+
+    /// The PSA bills exactly the plan: per line one contract service (recurring) or charge
+    /// (one-off) carrying its key, with the quantity, unit price and text `billed_as` gives; no
+    /// other Tally line; and per customer the lines add up to the plan's total to the cent.
+    pub fn assert_holds(&self, plan: &Plan) {
+        for customer in &plan.customers {
+            let (start, end) = (customer.period.start, customer.period.end);
+            let company = &customer.psa.as_ref().unwrap().company;
+            let billed: Vec<_> = self
+                .fake
+                .billed(start, end)
+                .into_iter()
+                .filter(|b| &b.company == company)
+                .collect();
+            let ours: Vec<_> = billed
+                .iter()
+                .filter(|b| {
+                    b.key
+                        .as_deref()
+                        .is_some_and(|k| k.starts_with(&format!("{}/", customer.tenant)))
+                })
+                .collect();
+            let wanted: Vec<_> = customer.lines.iter().filter(|l| l.quantity != 0).collect();
+            for line in &wanted {
+                let found: Vec<_> = ours
+                    .iter()
+                    .filter(|b| b.key.as_deref() == Some(line.id.as_str()))
+                    .collect();
+                assert_eq!(found.len(), 1, "{}: {} billed lines", line.id, found.len());
+                let b = found[0];
+                let (quantity, price, text) = tally_psa::desired::billed_as(line);
+                let kind = if tally_psa::desired::one_off(line) {
+                    "charge"
+                } else {
+                    "service"
+                };
+                assert_eq!(b.kind, kind, "{}", line.id);
+                assert_eq!(b.quantity, quantity, "{}", line.id);
+                if let Some(price) = price {
+                    assert_eq!(b.unit_price, price, "{}", line.id);
+                }
+                if let Some(amount) = line.amount {
+                    assert_eq!(b.amount(), amount, "{}: to the cent", line.id);
+                }
+                assert_eq!(b.text, text, "{}", line.id);
+                assert_eq!(b.product, line.product, "{}", line.id);
+                let contract = line.agreement.clone().unwrap_or_default();
+                assert_eq!(b.contract, contract, "{}", line.id);
+            }
+            assert_eq!(ours.len(), wanted.len(), "no other Tally line bills");
+            let planned: Decimal = customer.lines.iter().filter_map(|l| l.amount).sum();
+            let priced: Decimal = ours
+                .iter()
+                .filter(|b| {
+                    customer
+                        .lines
+                        .iter()
+                        .any(|l| l.amount.is_some() && b.key.as_deref() == Some(l.id.as_str()))
+                })
+                .map(|b| b.amount())
+                .sum();
+            assert_eq!(
+                priced, planned,
+                "{}: the PSA bills the plan's total",
+                customer.customer
+            );
+        }
+    }
+
+    /// Each contract service's adjustments, by id.
+    pub fn adjustments(&self) -> BTreeMap<i64, Vec<i64>> {
+        let mut out: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for a in &self.fake.state().adjustments {
+            out.entry(a.contract_service_id)
+                .or_default()
+                .push(a.unit_change);
+        }
+        out
+    }
+}
+
+#[test]
+fn first_push_creates_services_and_charges_and_a_second_writes_nothing() {
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    // Small pages, so every list is read through `nextPageUrl`.
+    world.fake.set_page_size(3);
+    let dry = world.push(&plan, None, false).unwrap();
+    let customer = &dry.diff.customers[0];
+    assert_eq!(customer.count(Action::Create), 29);
+    assert_eq!(customer.before, Decimal::ZERO);
+    // The plan's total, the archiving line at the catalogue's price (12 × 2.00), the one-offs.
+    assert_eq!(customer.after, Decimal::new(436501 + 2400 + 750 + 581, 2));
+    assert_eq!(world.fake.writes(), 0, "a dry run writes nothing");
+
+    let dir = state_dir();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    journal.lock().unwrap();
+    let applied = world.push(&plan, Some(&mut journal), true).unwrap();
+    assert_eq!(applied.stopped, None);
+    assert_eq!(applied.written, 29);
+    world.assert_holds(&plan);
+    assert_eq!(world.fake.violations(), Vec::<String>::new());
+    // 27 contract services, each created then given its units; 2 charges.
+    assert_eq!(world.fake.writes(), 27 * 2 + 2);
+    let adjustments = world.adjustments();
+    assert_eq!(adjustments.len(), 27);
+    assert!(
+        adjustments.values().all(|a| a.len() == 1),
+        "{adjustments:?}"
+    );
+    let state = world.fake.state();
+    assert!(
+        state
+            .adjustments
+            .iter()
+            .all(|a| a.effective == day(2026, 10, 1))
+    );
+    let prorated = state
+        .charges
+        .iter()
+        .find(|c| c.description.ends_with("2026-10-16..2026-10-31"))
+        .unwrap();
+    assert_eq!(
+        (prorated.unit_quantity, prorated.unit_price),
+        (Decimal::ONE, Decimal::new(581, 2)),
+        "R1 rounding: 1 × the amount"
+    );
+    assert_eq!(prorated.name, "Backup 16-31 October (3 units)");
+    assert_eq!(prorated.date_purchased, day(2026, 10, 1));
+    drop(state);
+    let recorded = journal.writes().unwrap();
+    assert_eq!(recorded.len(), 27 * 2 + 2);
+    assert!(recorded.iter().all(|r| r.state == "done"));
+
+    world.fake.clear_log();
+    world.fake.set_page_size(500);
+    let again = world.push(&plan, Some(&mut journal), true).unwrap();
+    assert_eq!(again.diff.writes(), 0);
+    assert_eq!(again.diff.customers[0].count(Action::Unchanged), 29);
+    assert_eq!(world.fake.writes(), 0, "the second apply makes no write");
+    // Reads grow with customers, not lines: the zone, then one query per entity.
+    let paths: Vec<String> = world.fake.log().iter().map(|l| l.path.clone()).collect();
+    assert_eq!(paths.len(), 7, "{paths:#?}");
+}
+
+#[test]
+fn next_month_adjusts_units_changes_prices_and_cancels_to_zero() {
+    let october = plan();
+    let world = World::for_plan(&october);
+    let dir = state_dir();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    world.push(&october, Some(&mut journal), true).unwrap();
+
+    let mut november = october.clone();
+    next_month(&mut november);
+    world.fake.set_today(day(2026, 11, 1));
+    let lines = &mut november.customers[0].lines;
+    let support = lines
+        .iter_mut()
+        .find(|l| l.id.ends_with("support/department=Engineering"))
+        .unwrap();
+    support.quantity = 12;
+    support.amount = Some(Decimal::new(39000, 2));
+    let backup = lines
+        .iter_mut()
+        .find(|l| l.id.ends_with("/backup"))
+        .unwrap();
+    backup.unit_price = Some(Decimal::new(395, 2));
+    backup.amount = Some(Decimal::new(20145, 2));
+    lines.retain(|l| !l.id.ends_with("/server_monitoring"));
+
+    world.fake.clear_log();
+    let dry = world.push(&november, Some(&mut journal), false).unwrap();
+    let customer = &dry.diff.customers[0];
+    let changed: Vec<(Action, &str)> = customer
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Unchanged)
+        .map(|c| (c.action, c.key.rsplit('/').next().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            (Action::Update, "department=Engineering"),
+            (Action::Update, "backup"),
+            (Action::Cancel, "server_monitoring")
+        ],
+        "October's one-off charges are history, not cancellations"
+    );
+    let applied = world.push(&november, Some(&mut journal), true).unwrap();
+    assert_eq!(applied.written, 3);
+    assert_eq!(
+        world.fake.writes(),
+        3,
+        "one adjustment, one price change, one adjustment"
+    );
+    world.assert_holds(&november);
+    let state = world.fake.state();
+    let last = state.adjustments.iter().rev().take(2).collect::<Vec<_>>();
+    assert_eq!(
+        (last[0].unit_change, last[0].effective),
+        (-3, day(2026, 11, 1)),
+        "cancelled: 0 units from November, never deleted"
+    );
+    assert_eq!(
+        (last[1].unit_change, last[1].effective),
+        (1, day(2026, 11, 1))
+    );
+    let monitoring = state
+        .contract_services
+        .iter()
+        .find(|c| c.internal_description.ends_with("/server_monitoring"))
+        .unwrap();
+    assert_eq!(
+        state.units(monitoring.id, day(2026, 10, 1)),
+        3,
+        "October keeps its units"
+    );
+    drop(state);
+    assert_eq!(world.fake.violations(), Vec::<String>::new());
+
+    // The line comes back in December: the dormant contract service is taken up again.
+    let mut december = november.clone();
+    let (start, end) = (day(2026, 12, 1), day(2026, 12, 31));
+    december.period.start = start;
+    december.period.end = end;
+    december.customers[0].period.start = start;
+    december.customers[0].period.end = end;
+    let back = october.customers[0]
+        .lines
+        .iter()
+        .find(|l| l.id.ends_with("/server_monitoring"))
+        .unwrap()
+        .clone();
+    december.customers[0].lines.push(back);
+    world.fake.set_today(start);
+    let services_before = world.fake.state().contract_services.len();
+    let report = world.push(&december, Some(&mut journal), true).unwrap();
+    assert_eq!(report.written, 1);
+    assert_eq!(world.fake.state().contract_services.len(), services_before);
+    world.assert_holds(&december);
+    assert_eq!(world.fake.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn lines_tally_did_not_create_are_shown_and_left_alone_unless_adopted() {
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    world
+        .fake
+        .add_service("NET-MGMT-SITE-X", Decimal::new(10, 0));
+    let contract = world
+        .fake
+        .state()
+        .contracts
+        .iter()
+        .find(|c| c.name == "Managed Services")
+        .unwrap()
+        .id;
+    let backup = world.fake.add_foreign_service(
+        contract,
+        "BACKUP-365",
+        40,
+        Decimal::new(350, 2),
+        "Microsoft 365 backup per protected user",
+    );
+    let other = world.fake.add_foreign_service(
+        contract,
+        "NET-MGMT-SITE-X",
+        1,
+        Decimal::new(10, 0),
+        "Something else",
+    );
+    let dry = world.push(&plan, None, false).unwrap();
+    let customer = &dry.diff.customers[0];
+    let refused: Vec<_> = customer
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Refused)
+        .collect();
+    // The recurring backup line, and its two one-offs on the same service.
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert!(refused[0].key.ends_with("/backup"));
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.note.as_deref().unwrap().contains("--adopt"))
+    );
+    assert_eq!(customer.count(Action::NotOwned), 2);
+
+    let dir = state_dir();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let report = world.push(&plan, Some(&mut journal), true).unwrap();
+    assert_eq!(report.written, 0, "a refused push writes nothing");
+    assert_eq!(world.fake.writes(), 0);
+
+    let adopt = DiffOptions {
+        adopt: true,
+        max_change: None,
+    };
+    let report = world
+        .push_with(&plan, Some(&mut journal), true, adopt)
+        .unwrap();
+    assert_eq!(report.diff.customers[0].count(Action::Adopt), 1);
+    assert_eq!(report.stopped, None);
+    world.assert_holds(&plan);
+    let adjustments = world.adjustments();
+    assert_eq!(
+        adjustments[&backup],
+        [40, 11],
+        "the delta from 40 to 51, once"
+    );
+    assert_eq!(adjustments[&other], [1], "untouched");
+    let state = world.fake.state();
+    let untouched = state
+        .contract_services
+        .iter()
+        .find(|c| c.id == other)
+        .unwrap();
+    assert_eq!(untouched.invoice_description, "Something else");
+    assert_eq!(untouched.internal_description, "");
+}
+
+#[test]
+fn services_missing_from_the_catalogue_and_large_changes_are_refused() {
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    world
+        .fake
+        .state()
+        .services
+        .iter_mut()
+        .filter(|s| s.name == "RMM-SERVER")
+        .for_each(|s| s.active = false);
+    let dry = world.push(&plan, None, false).unwrap();
+    let refusals = dry.diff.refusals();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0].contains("`RMM-SERVER` is not in Autotask's catalogue"),
+        "{refusals:?}"
+    );
+
+    let world = World::for_plan(&plan);
+    let dir = state_dir();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let guard = DiffOptions {
+        adopt: false,
+        max_change: Some(Decimal::from(10)),
+    };
+    let first = world
+        .push_with(&plan, Some(&mut journal), true, guard)
+        .unwrap();
+    assert!(first.diff.customers[0].refusals[0].contains("nothing is billed"));
+    world.push(&plan, Some(&mut journal), true).unwrap();
+    let mut bigger = plan.clone();
+    for line in &mut bigger.customers[0].lines {
+        if let (Some(price), Some(_), None) = (line.unit_price, line.amount, &line.proration) {
+            if line.id.contains("/trueup/") {
+                continue;
+            }
+            line.quantity *= 2;
+            line.amount = Some(price * Decimal::from(line.quantity));
+        }
+    }
+    world.fake.clear_log();
+    let refused = world
+        .push_with(&bigger, Some(&mut journal), true, guard)
+        .unwrap();
+    assert!(
+        refused.diff.customers[0].refusals[0].contains("--max-change 10%"),
+        "{:?}",
+        refused.diff.customers[0].refusals
+    );
+    assert_eq!(world.fake.writes(), 0);
+}
+
+fn stopped_or_error(result: Result<PushReport, PsaError>) -> String {
+    match result {
+        Ok(report) => report.stopped.expect("the push stops"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn bad_answers_name_the_psa_the_request_and_what_was_wrong_and_nothing_is_applied() {
+    let plan = plan();
+    // Request 1 is the zone lookup, 2 the companies query.
+    for (first, request) in [
+        (1, "GET /V1.0/ZoneInformation?user="),
+        (2, "POST /V1.0/Companies/query"),
+    ] {
+        for (fault, words) in [
+            (Fault::Html, "HTML page"),
+            (Fault::WrongShape, "unexpected JSON"),
+            (Fault::Truncated, "broke off"),
+        ] {
+            let world = World::for_plan(&plan);
+            let mut faults = Faults::none();
+            for n in first..first + 6 {
+                faults.by_request.insert(n, fault);
+            }
+            world.fake.set_faults(faults);
+            let dir = state_dir();
+            let mut journal = Journal::open(dir.path()).unwrap();
+            let message = stopped_or_error(world.push(&plan, Some(&mut journal), true));
+            assert!(message.contains("Autotask"), "{message}");
+            assert!(message.contains(request), "{message}");
+            assert!(message.contains(words), "{fault:?}: {message}");
+            assert!(!message.contains(SECRET) && !message.contains(INTEGRATION_CODE));
+            assert!(
+                journal.writes().unwrap().is_empty(),
+                "nothing recorded as applied"
+            );
+            assert_eq!(world.fake.writes(), 0);
+        }
+    }
+    // A 200 whose items are not entities.
+    let world = World::for_plan(&plan);
+    let mut faults = Faults::none();
+    faults.by_request.insert(2, Fault::Status(400));
+    world.fake.set_faults(faults);
+    let message = stopped_or_error(world.push(&plan, None, false));
+    assert!(
+        message.contains("`POST /V1.0/Companies/query`: status 400: An unexpected error occurred"),
+        "Autotask's errors are quoted: {message}"
+    );
+}
+
+#[test]
+fn refused_credentials_name_the_variables_and_the_user() {
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    let adapter = Autotask::with_keys(
+        world.config(),
+        INTEGRATION_CODE.into(),
+        "wrong-secret-123".into(),
+        None,
+    );
+    let mut adapters: BTreeMap<&'static str, &dyn Psa> = BTreeMap::new();
+    adapters.insert("autotask", &adapter);
+    let error = tally_psa::push(
+        &plan,
+        "sha",
+        &adapters,
+        &BTreeMap::new(),
+        None,
+        PushOptions::default(),
+    )
+    .unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, PsaError::Credential(_)), "{text}");
+    assert!(
+        text.contains("TALLY_AUTOTASK_INTEGRATION_CODE")
+            && text.contains("TALLY_AUTOTASK_SECRET")
+            && text.contains(USERNAME),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-secret-123") && !text.contains(INTEGRATION_CODE));
+}
+
+#[test]
+fn lost_answers_after_a_committed_adjustment_never_post_a_second_delta() {
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    let mut faults = Faults::none();
+    // Even writes are the adjustments of the first services.
+    faults.by_write.insert(2, Fault::DropAfterCommit);
+    faults.by_write.insert(4, Fault::StatusAfterCommit(500));
+    faults.by_write.insert(6, Fault::Truncated);
+    faults
+        .by_write
+        .insert(8, Fault::RateLimit { retry_after: 1 });
+    faults.by_write.insert(10, Fault::Status(503));
+    faults.by_write.insert(13, Fault::DropAfterCommit); // a contract service created, answer lost
+    faults.by_request.insert(1, Fault::Status(503)); // the zone lookup is retried
+    world.fake.set_faults(faults);
+    let dir = state_dir();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let started = std::time::Instant::now();
+    let report = world.push(&plan, Some(&mut journal), true).unwrap();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "Retry-After is honoured"
+    );
+    assert_eq!(report.stopped, None);
+    world.assert_holds(&plan);
+    let adjustments = world.adjustments();
+    assert!(
+        adjustments.values().all(|a| a.len() == 1),
+        "no delta posted twice: {adjustments:?}"
+    );
+    assert_eq!(
+        world.fake.state().contract_services.len(),
+        27,
+        "no duplicate service"
+    );
+    let confirmed = report.diff.customers[0]
+        .changes
+        .iter()
+        .filter(|c| matches!(c.outcome, Some(Outcome::Confirmed { .. })))
+        .count();
+    assert_eq!(
+        confirmed, 3,
+        "the three lost adjustment answers are confirmed by reading back"
+    );
+    assert_eq!(world.fake.violations(), Vec::<String>::new());
+    world.fake.clear_log();
+    let again = world.push(&plan, Some(&mut journal), true).unwrap();
+    assert_eq!(again.diff.writes(), 0);
+    assert_eq!(world.fake.writes(), 0);
+}
+
+#[test]
+fn the_zone_is_looked_up_unless_a_base_url_is_set_and_must_be_https() {
+    let plan = plan();
+    let mut world = World::for_plan(&plan);
+    world.push(&plan, None, false).unwrap();
+    let log = world.fake.log();
+    assert!(
+        log[0].path.ends_with("/V1.0/ZoneInformation"),
+        "{:?}",
+        log[0]
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.path.ends_with("ZoneInformation"))
+            .count(),
+        1
+    );
+
+    world.fake.clear_log();
+    world.base_url = Some(format!("{}/ATServicesRest/V1.0", world.server.origin()));
+    world.push(&plan, None, false).unwrap();
+    assert!(
+        world
+            .fake
+            .log()
+            .iter()
+            .all(|l| !l.path.ends_with("ZoneInformation"))
+    );
+
+    world.base_url = None;
+    world.fake.set_zone_answer(Some(
+        "http://webservices99.example.net/ATServicesRest/".into(),
+    ));
+    let message = stopped_or_error(world.push(&plan, None, false));
+    assert!(
+        message.contains("GET /V1.0/ZoneInformation") && message.contains("must be https"),
+        "{message}"
+    );
+    assert_eq!(world.fake.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn the_fake_refuses_what_autotask_refuses() {
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    let dir = state_dir();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    world.push(&plan, Some(&mut journal), true).unwrap();
+    let (contract, service, cs) = {
+        let state = world.fake.state();
+        let cs = &state.contract_services[0];
+        (cs.contract_id, cs.service_id, cs.id)
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!(
+        "{}/ATServicesRest/V1.0/ContractServiceAdjustments",
+        world.server.origin()
+    );
+    let post = |body: String| {
+        agent
+            .post(&url)
+            .header("ApiIntegrationCode", INTEGRATION_CODE)
+            .header("UserName", USERNAME)
+            .header("Secret", SECRET)
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let adjustment = |change: &str| {
+        format!(
+            "{{\"contractID\":{contract},\"contractServiceID\":{cs},\"serviceID\":{service},\"unitChange\":{change},\"effectiveDate\":\"2026-10-01T00:00:00Z\"}}"
+        )
+    };
+    for (change, why) in [("0", "unitChange 0"), ("1.5", "1.5"), ("-9999", "below 0")] {
+        assert_eq!(post(adjustment(change)), 500);
+        let violations = world.fake.violations();
+        assert!(violations.last().unwrap().contains(why), "{violations:?}");
+    }
+    assert_eq!(post("{\"unitChanges\":1}".into()), 500);
+    assert!(
+        world
+            .fake
+            .violations()
+            .last()
+            .unwrap()
+            .contains("`unitChanges` is not a property")
+    );
+    let delete = agent
+        .delete(&format!(
+            "{}/ATServicesRest/V1.0/Contracts/{contract}/Services/{cs}",
+            world.server.origin()
+        ))
+        .header("ApiIntegrationCode", INTEGRATION_CODE)
+        .header("UserName", USERNAME)
+        .header("Secret", SECRET)
+        .call()
+        .unwrap();
+    assert_eq!(delete.status().as_u16(), 405);
+    assert!(
+        world
+            .fake
+            .violations()
+            .last()
+            .unwrap()
+            .contains("never DELETE")
+    );
+    world.assert_holds(&plan);
+}
