@@ -383,34 +383,50 @@ fn resolve_pending(
     }
     let mut confirmed = 0;
     let mut not_applied = 0;
+    // Keys whose first unanswered write has been settled: a change may take several writes
+    // (an Autotask line is a service, then an adjustment of its units).
+    let mut settled_first: Vec<&str> = Vec::new();
     for p in mine {
-        let carried_out = match p.action.as_str() {
-            "cancel" => p
-                .external_id
-                .as_ref()
-                .and_then(|id| state.lines.iter().find(|l| &l.external_id == id))
-                .is_some_and(|l| !active(l, target)),
-            _ => diff
+        let first_of_change = !settled_first.contains(&p.key.as_str());
+        settled_first.push(&p.key);
+        let external_id = diff
+            .changes
+            .iter()
+            .find(|c| c.key == p.key)
+            .and_then(|c| c.external_id.clone());
+        let (carried_out, answer) = match p.action.as_str() {
+            "cancel" => (
+                p.external_id
+                    .as_ref()
+                    .and_then(|id| state.lines.iter().find(|l| &l.external_id == id))
+                    .is_some_and(|l| !active(l, target)),
+                "resumed: reading the PSA showed it carried out",
+            ),
+            _ if diff
                 .changes
                 .iter()
-                .any(|c| c.key == p.key && c.action == Action::Unchanged),
+                .any(|c| c.key == p.key && c.action == Action::Unchanged) =>
+            {
+                (true, "resumed: reading the PSA showed it carried out")
+            }
+            // A create's first write made the line when the PSA now has a line with its key,
+            // whatever its values: the writes after it are what this run still does.
+            "create"
+                if first_of_change && p.request.starts_with("POST") && external_id.is_some() =>
+            {
+                (
+                    true,
+                    "resumed: the line exists, not yet with the plan's values (the rest is done now)",
+                )
+            }
+            _ => (false, "resumed: not carried out"),
         };
         if carried_out {
             confirmed += 1;
-            let external_id = diff
-                .changes
-                .iter()
-                .find(|c| c.key == p.key)
-                .and_then(|c| c.external_id.clone());
-            journal.answer(
-                p.id,
-                "confirmed",
-                external_id.as_deref(),
-                "resumed: reading the PSA showed it carried out",
-            )?;
+            journal.answer(p.id, "confirmed", external_id.as_deref(), answer)?;
         } else {
             not_applied += 1;
-            journal.answer(p.id, "not_applied", None, "resumed: not carried out")?;
+            journal.answer(p.id, "not_applied", None, answer)?;
         }
     }
     notes.push(format!(
@@ -420,4 +436,121 @@ fn resolve_pending(
         if confirmed + not_applied == 1 { "" } else { "s" }
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RemoteLine, Values};
+    use chrono::NaiveDate;
+    use rust_decimal::Decimal;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 10, d).unwrap()
+    }
+
+    /// A create of two writes (the line, then its units) killed after the first was carried
+    /// out: resuming records the first as confirmed and the second as not applied.
+    #[test]
+    fn a_change_of_several_writes_is_settled_write_by_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::open(dir.path()).unwrap();
+        journal.begin_run("abc").unwrap();
+        let key = "t/backup";
+        for request in [
+            "POST /V1.0/ContractServices",
+            "POST /V1.0/ContractServiceAdjustments",
+        ] {
+            journal
+                .intend("Autotask", "t", key, "create", request, "{}", None)
+                .unwrap();
+        }
+        let pending = journal.pending().unwrap();
+        let target = CustomerTarget {
+            customer: "T".into(),
+            tenant: "t".into(),
+            kind: tally_ir::PsaKind::Autotask,
+            company: "T".into(),
+            currency: tally_money::Currency::from_code("GBP").unwrap(),
+            agreements: vec!["IT".into()],
+            products: vec!["BACKUP".into()],
+            period_start: day(1),
+            period_end: day(31),
+        };
+        let line = RemoteLine {
+            external_id: "77".into(),
+            agreement: "IT".into(),
+            key: Some(key.into()),
+            product: "BACKUP".into(),
+            description: "Backup".into(),
+            quantity: Decimal::ZERO,
+            unit_price: Some(Decimal::new(350, 2)),
+            effective: Some(day(1)),
+            ends: None,
+        };
+        let values = |quantity: i64| Values {
+            quantity: Decimal::from(quantity),
+            unit_price: Some(Decimal::new(350, 2)),
+            amount: None,
+            description: "Backup".into(),
+            ends: None,
+        };
+        let change = Change {
+            action: Action::Update,
+            key: key.into(),
+            agreement: "IT".into(),
+            product: "BACKUP".into(),
+            external_id: Some("77".into()),
+            before: Some(values(0)),
+            after: Some(values(12)),
+            note: None,
+            desired: None,
+            cancel_on: None,
+            outcome: None,
+        };
+        let diff = CustomerDiff {
+            customer: "T".into(),
+            tenant: "t".into(),
+            psa: tally_ir::PsaKind::Autotask,
+            company: "T".into(),
+            currency: tally_money::Currency::from_code("GBP").unwrap(),
+            changes: vec![change],
+            before: Decimal::ZERO,
+            after: Decimal::ZERO,
+            refusals: Vec::new(),
+        };
+        let state = RemoteState {
+            lines: vec![line],
+            ..RemoteState::default()
+        };
+        let mut notes = Vec::new();
+        resolve_pending(
+            &journal, "Autotask", &target, &pending, &diff, &state, &mut notes,
+        )
+        .unwrap();
+        let states: Vec<(String, String)> = journal
+            .writes()
+            .unwrap()
+            .into_iter()
+            .map(|w| (w.request, w.state))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (
+                    "POST /V1.0/ContractServices".to_string(),
+                    "confirmed".to_string()
+                ),
+                (
+                    "POST /V1.0/ContractServiceAdjustments".to_string(),
+                    "not_applied".to_string()
+                ),
+            ]
+        );
+        assert!(
+            notes[0].contains("1 found carried out, 1 not"),
+            "{}",
+            notes[0]
+        );
+    }
 }
