@@ -275,13 +275,13 @@ pub fn diff_customer(
         ));
     }
 
-    let before: Decimal = changes
+    let before = changes
         .iter()
         .filter(|c| !matches!(c.action, Action::NotOwned))
         .filter(|c| c.action != Action::Refused || c.external_id.is_some())
         .filter_map(|c| c.before.as_ref().and_then(|v| v.amount))
-        .sum();
-    let after: Decimal = changes
+        .try_fold(Decimal::ZERO, Decimal::checked_add);
+    let after = changes
         .iter()
         .map(|c| match c.action {
             Action::Create | Action::Update | Action::Adopt | Action::Unchanged => {
@@ -291,8 +291,19 @@ pub fn diff_customer(
             Action::Refused => c.before.as_ref().and_then(|v| v.amount).unwrap_or_default(),
             Action::Cancel | Action::NotOwned => Decimal::ZERO,
         })
-        .sum();
+        .try_fold(Decimal::ZERO, Decimal::checked_add);
     let mut refusals = Vec::new();
+    // Totals beyond what a Decimal holds cannot be shown or compared: the customer is refused.
+    let (before, after) = match (before, after) {
+        (Some(before), Some(after)) => (before, after),
+        (before, after) => {
+            refusals.push(format!(
+                "the customer's total {} is too large to add up (Decimal overflow): check the plan's amounts",
+                if before.is_none() { "before" } else { "after" }
+            ));
+            (before.unwrap_or_default(), after.unwrap_or_default())
+        }
+    };
     if let Some(max) = options.max_change
         && before != after
     {
@@ -301,13 +312,21 @@ pub fn diff_customer(
                 "--max-change {max}%: nothing is billed by Tally's lines now, so any change is unlimited; push this customer once without --max-change"
             ));
         } else {
-            let percent =
-                ((after - before).abs() * Decimal::ONE_HUNDRED / before.abs()).round_dp(2);
-            if percent > max {
-                refusals.push(format!(
+            let percent = after
+                .checked_sub(before)
+                .and_then(|d| d.abs().checked_mul(Decimal::ONE_HUNDRED))
+                .and_then(|d| d.checked_div(before.abs()))
+                .map(|p| p.round_dp(2));
+            match percent {
+                Some(percent) if percent <= max => {}
+                Some(percent) => refusals.push(format!(
                     "--max-change {max}%: the total changes by {percent}% ({before} → {after} {})",
                     target.currency
-                ));
+                )),
+                None => refusals.push(format!(
+                    "--max-change {max}%: the change ({before} → {after} {}) is too large to compute (Decimal overflow)",
+                    target.currency
+                )),
             }
         }
     }
@@ -321,5 +340,102 @@ pub fn diff_customer(
         before,
         after,
         refusals,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::model::CatalogueItem;
+    use chrono::NaiveDate;
+    use tally_ir::PsaKind;
+    use tally_money::Currency;
+
+    fn target() -> CustomerTarget {
+        let day = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+        CustomerTarget {
+            customer: "huge".into(),
+            tenant: "huge.example".into(),
+            kind: PsaKind::HaloPsa,
+            company: "Huge".into(),
+            currency: Currency::from_code("USD").unwrap(),
+            agreements: vec!["Main".into()],
+            products: vec!["P".into()],
+            period_start: day,
+            period_end: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+        }
+    }
+
+    fn line(n: u32, amount: Decimal) -> DesiredLine {
+        DesiredLine {
+            key: format!("huge.example/p{n}"),
+            agreement: "Main".into(),
+            plan_product: "P".into(),
+            product: "P".into(),
+            description: format!("line {n}"),
+            quantity: Decimal::ONE,
+            unit_price: Some(amount),
+            amount: Some(amount),
+            effective: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            ends: None,
+        }
+    }
+
+    #[test]
+    fn totals_beyond_a_decimal_refuse_the_customer_instead_of_panicking() {
+        let near_max = Decimal::MAX - Decimal::ONE;
+        let mut remote = RemoteState::default();
+        remote.agreements.insert("Main".into(), "1".into());
+        remote.catalogue.insert(
+            "P".into(),
+            CatalogueItem {
+                external_id: "9".into(),
+                price: None,
+            },
+        );
+        let desired = [line(1, near_max), line(2, near_max)];
+        let diff = diff_customer(
+            "HaloPSA",
+            &target(),
+            &desired,
+            &remote,
+            DiffOptions::default(),
+        );
+        assert!(diff.is_refused());
+        assert!(
+            diff.refusals.iter().any(|r| r.contains("Decimal overflow")),
+            "{:?}",
+            diff.refusals
+        );
+
+        // One line near the maximum adds up; --max-change from +near_max to -near_max cannot be
+        // computed and refuses the customer.
+        remote.lines.push(RemoteLine {
+            external_id: "7".into(),
+            agreement: "Main".into(),
+            key: Some("huge.example/p1".into()),
+            product: "P".into(),
+            description: "line 1".into(),
+            quantity: Decimal::ONE,
+            unit_price: Some(near_max),
+            effective: Some(NaiveDate::from_ymd_opt(2026, 9, 1).unwrap()),
+            ends: None,
+        });
+        let options = DiffOptions {
+            max_change: Some(Decimal::TEN),
+            ..DiffOptions::default()
+        };
+        let negative = [line(1, -near_max)];
+        let one = diff_customer("HaloPSA", &target(), &negative, &remote, options);
+        assert_eq!((one.before, one.after), (near_max, -near_max));
+        assert!(
+            one.refusals
+                .iter()
+                .any(|r| r.contains("too large to compute")),
+            "{:?}",
+            one.refusals
+        );
     }
 }

@@ -282,9 +282,11 @@ impl Diff {
         out
     }
 
+    /// The totals per currency. A customer whose amounts would take a currency's total beyond
+    /// what a Decimal holds is refused (which refuses the push) and left out of the total.
     pub(crate) fn compute_totals(&mut self) {
         let mut totals: BTreeMap<&'static str, Total> = BTreeMap::new();
-        for customer in &self.customers {
+        for customer in &mut self.customers {
             let entry = totals
                 .entry(customer.currency.code())
                 .or_insert_with(|| Total {
@@ -292,9 +294,61 @@ impl Diff {
                     before: Decimal::ZERO,
                     after: Decimal::ZERO,
                 });
-            entry.before += customer.before;
-            entry.after += customer.after;
+            match (
+                entry.before.checked_add(customer.before),
+                entry.after.checked_add(customer.after),
+            ) {
+                (Some(before), Some(after)) => {
+                    entry.before = before;
+                    entry.after = after;
+                }
+                _ => customer.refusals.push(format!(
+                    "the {} total of all customers is too large to add up (Decimal overflow): check the plan's amounts",
+                    customer.currency.code()
+                )),
+            }
         }
         self.totals = totals.into_values().collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use tally_plan::PlanPeriod;
+
+    fn customer(name: &str, after: Decimal) -> CustomerDiff {
+        CustomerDiff {
+            customer: name.into(),
+            tenant: format!("{name}.example"),
+            psa: PsaKind::HaloPsa,
+            company: name.into(),
+            currency: Currency::from_code("USD").unwrap(),
+            changes: Vec::new(),
+            before: Decimal::ZERO,
+            after,
+            refusals: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn totals_beyond_a_decimal_refuse_the_push_instead_of_panicking() {
+        let near_max = Decimal::MAX - Decimal::ONE;
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+        let mut diff = Diff {
+            period: PlanPeriod {
+                start: day,
+                end: day,
+            },
+            customers: vec![customer("a", near_max), customer("b", near_max)],
+            skipped: Vec::new(),
+            totals: Vec::new(),
+        };
+        diff.compute_totals();
+        assert!(diff.is_refused());
+        assert!(diff.customers[1].refusals[0].contains("Decimal overflow"));
+        assert_eq!(diff.totals[0].after, near_max);
     }
 }

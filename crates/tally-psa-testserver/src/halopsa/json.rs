@@ -88,6 +88,7 @@ pub fn invoice(i: &Invoice, client: Option<&Client>, lines: Option<&[&Line]>) ->
         "client_id": i.client_id,
         "client_name": client.map(|c| c.name.clone()).unwrap_or_default(),
         "reference": i.reference,
+        "disabled": i.disabled,
         "is_recurring_invoice": true,
     })
     .to_string();

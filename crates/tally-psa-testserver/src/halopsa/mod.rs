@@ -43,6 +43,24 @@ pub struct Invoice {
     pub id: i64,
     pub client_id: i64,
     pub reference: String,
+    /// A disabled recurring invoice (`disabled` in the document) no longer bills.
+    pub disabled: bool,
+}
+
+/// Ways the fake departs from the document, for tests of what Tally does when a real server
+/// misbehaves. All off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Quirks {
+    /// Recurring invoices come without `lines` even when `includelines=true` asks for them.
+    pub omit_lines: bool,
+    /// Every page is the first one, whatever `page_no` asks.
+    pub ignore_page_no: bool,
+    /// `GET /RecurringInvoice` answers every client's invoices, whatever `client_id` asks.
+    pub ignore_client_filter: bool,
+    /// The token endpoint answers 400 quoting the form it was sent (the secret in it).
+    pub echo_token_form: bool,
+    /// Every `/api` request with a valid token is answered 400 quoting its `Authorization`.
+    pub echo_authorization: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +136,7 @@ pub struct Fake {
     tokens: Mutex<Tokens>,
     /// The most records a page holds, whatever `page_size` asks.
     page_cap: Mutex<usize>,
+    quirks: Mutex<Quirks>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -155,6 +174,7 @@ impl Fake {
                 ..Tokens::default()
             }),
             page_cap: Mutex::new(100),
+            quirks: Mutex::new(Quirks::default()),
         })
     }
 
@@ -183,6 +203,22 @@ impl Fake {
     /// At most `n` records per page (paging tests).
     pub fn set_page_cap(&self, n: usize) {
         *lock(&self.page_cap) = n.max(1);
+    }
+
+    /// Departs from the document as `quirks` says (tests of misbehaving servers).
+    pub fn set_quirks(&self, quirks: Quirks) {
+        *lock(&self.quirks) = quirks;
+    }
+
+    fn quirks(&self) -> Quirks {
+        *lock(&self.quirks)
+    }
+
+    /// Disables a recurring invoice (or enables it again).
+    pub fn set_invoice_disabled(&self, id: i64, disabled: bool) {
+        for invoice in self.state().invoices.iter_mut().filter(|i| i.id == id) {
+            invoice.disabled = disabled;
+        }
     }
 
     /// Every token issued so far stops working now: the next API request is answered 401.
@@ -275,6 +311,7 @@ impl Fake {
             id,
             client_id,
             reference: reference.into(),
+            disabled: false,
         });
         id
     }
@@ -340,6 +377,14 @@ impl Fake {
                 "grant_type=client_credentials, client_id and client_secret are required",
             );
             let body = serde_json::json!({"error": "invalid_request"}).to_string();
+            return Reply::Send(Outgoing::json(400, body));
+        }
+        if self.quirks().echo_token_form {
+            let body = serde_json::json!({
+                "error": "invalid_request",
+                "error_description": format!("could not read {}", request.body)
+            })
+            .to_string();
             return Reply::Send(Outgoing::json(400, body));
         }
         if form.get("scope").is_some_and(|s| s != "all") {
@@ -427,6 +472,10 @@ impl Fake {
             ));
             return Reply::Send(out);
         }
+        if self.quirks().echo_authorization {
+            let header = request.header("Authorization").unwrap_or_default();
+            return refusal(400, &format!("bad request, Authorization: {header}"));
+        }
         match (request.method.as_str(), template.as_str()) {
             ("GET", "/Client") => self.list_clients(request),
             ("GET", "/Item") => self.list_items(request),
@@ -463,6 +512,11 @@ impl Fake {
                 self.violation(request, "page_size and page_no start at 1");
                 return refusal(400, "page_size and page_no start at 1");
             }
+            let page_no = if self.quirks().ignore_page_no {
+                1
+            } else {
+                page_no
+            };
             (page_no, size.min(*lock(&self.page_cap)))
         } else {
             (1, total.max(1))
@@ -509,7 +563,9 @@ impl Fake {
         let client: Option<i64> = request
             .query_value("client_id")
             .and_then(|c| c.parse().ok());
-        let with_lines = request.query_value("includelines") == Some("true");
+        let quirks = self.quirks();
+        let client = client.filter(|_| !quirks.ignore_client_filter);
+        let with_lines = request.query_value("includelines") == Some("true") && !quirks.omit_lines;
         let state = self.state();
         let items: Vec<String> = state
             .invoices

@@ -5,7 +5,10 @@
 //! - Read, per customer: the client by name (`GET /api/Client?search=`), its recurring invoices
 //!   with their lines (`GET /api/RecurringInvoice?client_id=…&includelines=true`), and the
 //!   catalogue (`GET /api/Item`, once per run); every list paged with
-//!   `pageinate=true&page_size=…&page_no=…` and followed until `record_count` is reached.
+//!   `pageinate=true&page_size=…&page_no=…` and followed until `record_count` is reached;
+//!   records are de-duplicated by id and a page adding nothing new is a bad answer. Invoices of
+//!   another client and disabled ones are left alone; two of one reference are refused; an
+//!   invoice answered without `lines` is a bad answer, never "no lines".
 //! - Write: `POST /api/RecurringInvoice/updatelines` with one `InvoiceDetail`: without `id` it
 //!   creates a line, with `id` it updates one. A line ends by setting `enddate`; nothing is ever
 //!   deleted.
@@ -24,7 +27,7 @@ use crate::http::{Answer, Http, Method, Observer, Request};
 use crate::model::{Action, CatalogueItem, Change, CustomerTarget, RemoteLine, RemoteState};
 use crate::push::{Psa, WriteLog};
 use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use token::{Asker, TokenState};
 use wire::{Client, Invoice, Item, Line, LineWrite};
@@ -65,7 +68,9 @@ impl Halo {
 
     /// Builds the adapter with the client secret given. No request is made until the first read.
     pub fn with_secret(config: HaloConfig, secret: String, observer: Option<Observer>) -> Halo {
-        let redactor = Redactor::new([secret.clone()]);
+        // The token request sends the secret URL-encoded: an endpoint echoing the form in an
+        // error would show that form, which the raw secret does not match.
+        let redactor = Redactor::new([secret.clone(), encode(&secret)]);
         let http = Http::new(
             NAME,
             &config.base_url,
@@ -130,8 +135,10 @@ impl Halo {
         }
     }
 
-    /// Every page of a list: `records` names the list in Halo's answer (`clients`).
-    fn list<T: DeserializeOwned>(
+    /// Every page of a list: `records` names the list in Halo's answer (`clients`). Records are
+    /// de-duplicated by id; a page that adds nothing new (a server ignoring `page_no`) is a bad
+    /// answer rather than a reason to read on until `record_count`.
+    fn list<T: DeserializeOwned + wire::Record>(
         &self,
         path: &str,
         records: &str,
@@ -139,6 +146,7 @@ impl Halo {
     ) -> Result<Vec<T>, PsaError> {
         let separator = if path.contains('?') { '&' } else { '?' };
         let mut all = Vec::new();
+        let mut seen = BTreeSet::new();
         let mut page_no = 0u64;
         loop {
             page_no += 1;
@@ -159,9 +167,23 @@ impl Halo {
             let page: wire::Page<T> = wire::page(answer.status, &answer.body, records, expected)
                 .map_err(|problem| PsaError::from(self.http.error(&request, problem)))?;
             let empty = page.records.is_empty();
-            all.extend(page.records);
+            let before = all.len();
+            all.extend(page.records.into_iter().filter(|r| seen.insert(r.id())));
             if empty || all.len() as u64 >= page.record_count {
                 return Ok(all);
+            }
+            if all.len() == before {
+                return Err(self
+                    .http
+                    .error(
+                        &request,
+                        format!(
+                            "page {page_no} holds only records already read ({} of `record_count` {}): the server seems to ignore `page_no`",
+                            all.len(),
+                            page.record_count
+                        ),
+                    )
+                    .into());
             }
         }
     }
@@ -278,6 +300,16 @@ impl Halo {
     }
 }
 
+/// The id an update or cancellation sends. Without an `id` `updatelines` creates a line, so an id
+/// that is not a number is an error, never an update sent without one.
+fn line_id(id: &str, key: &str) -> Result<i64, PsaError> {
+    id.parse().map_err(|_| {
+        PsaError::Config(format!(
+            "{NAME}: the line id `{id}` of `{key}` is not a number: Tally will not send an update without an id (Halo would create a line)"
+        ))
+    })
+}
+
 impl Psa for Halo {
     fn name(&self) -> &'static str {
         NAME
@@ -296,25 +328,59 @@ impl Psa for Halo {
             // No invoices: every line is refused as "not found for company".
             return Ok(state);
         };
-        let invoices: Vec<Invoice> = self.list(
-            &format!("{API}/RecurringInvoice?client_id={client}&includelines=true"),
-            "invoices",
-            "a list of recurring invoices",
-        )?;
+        let path = format!("{API}/RecurringInvoice?client_id={client}&includelines=true");
+        let invoices: Vec<Invoice> =
+            self.list(&path, "invoices", "a list of recurring invoices")?;
+        // By reference: only the client's own invoices that still bill. Two of one reference
+        // are refused: Tally would not know which one a line belongs to.
+        let mut by_reference: BTreeMap<String, Vec<Invoice>> = BTreeMap::new();
+        for invoice in invoices {
+            if invoice.client_id != Some(client) || invoice.disabled == Some(true) {
+                continue;
+            }
+            let Some(reference) = invoice.reference.clone().filter(|r| !r.is_empty()) else {
+                continue;
+            };
+            by_reference.entry(reference).or_default().push(invoice);
+        }
+        if let Some((reference, many)) = by_reference.iter().find(|(_, v)| v.len() > 1) {
+            return Err(PsaError::Config(format!(
+                "{NAME}: client `{}` (id {client}) has {} recurring invoices with the reference `{reference}` (ids {}): disable or rename all but one, Tally will not guess",
+                target.company,
+                many.len(),
+                many.iter()
+                    .map(|i| i.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         let item_names: BTreeMap<String, String> = self
             .catalogue()?
             .into_iter()
             .map(|(name, item)| (item.external_id, name))
             .collect();
-        for invoice in invoices {
-            let Some(reference) = invoice.reference.filter(|r| !r.is_empty()) else {
-                continue;
-            };
+        for (reference, invoice) in by_reference
+            .into_iter()
+            .filter_map(|(reference, mut one)| one.pop().map(|i| (reference, i)))
+        {
             state
                 .agreements
-                .entry(reference.clone())
-                .or_insert_with(|| invoice.id.to_string());
-            for line in invoice.lines.unwrap_or_default() {
+                .insert(reference.clone(), invoice.id.to_string());
+            // Asked for with `includelines=true`: an answer without them says nothing about
+            // the lines, and reading it as "none" would create every line again.
+            let Some(lines) = invoice.lines else {
+                return Err(self
+                    .http
+                    .error(
+                        &Request::get(path.clone()),
+                        format!(
+                            "recurring invoice {} (`{reference}`) comes without `lines` although `includelines=true` asked for them",
+                            invoice.id
+                        ),
+                    )
+                    .into());
+            };
+            for line in lines {
                 let product = line
                     .item_id
                     .and_then(|id| item_names.get(&id.to_string()).cloned())
@@ -380,7 +446,7 @@ impl Psa for Halo {
                 let ihid = self.invoice_id(state, &line.agreement)?;
                 let had_end = change.before.as_ref().is_some_and(|b| b.ends.is_some());
                 let write = LineWrite {
-                    id: id.parse().ok(),
+                    id: Some(line_id(id, &line.key)?),
                     ihid,
                     item_shortdescription: Some(&line.description),
                     qty_order: Some(exact::number(line.quantity)),
@@ -406,7 +472,7 @@ impl Psa for Halo {
                     .cancel_on
                     .unwrap_or_else(|| cancel_day(target.period_start));
                 let write = LineWrite {
-                    id: id.parse().ok(),
+                    id: Some(line_id(id, &change.key)?),
                     ihid,
                     enddate: Some(Some(wire::date_time(on))),
                     // The key stays as it is: the answer is recognised by it.

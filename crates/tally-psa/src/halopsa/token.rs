@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 pub const TOKEN_PATH: &str = "/auth/token";
 /// A token this close to its expiry is renewed before use rather than sent and refused.
 const MARGIN: Duration = Duration::from_secs(30);
+/// The longest a token is trusted, whatever `expires_in` says (a huge one would overflow).
+const MAX_LIFETIME_S: u64 = 24 * 3600;
 
 /// When the token in use expires; `None` before the first one.
 #[derive(Default)]
@@ -32,7 +34,11 @@ impl TokenState {
     /// Whether a token is held and not about to expire.
     pub fn fresh(&self) -> bool {
         let expires = self.expires.lock().unwrap_or_else(|e| e.into_inner());
-        expires.is_some_and(|at| Instant::now() + MARGIN < at)
+        expires.is_some_and(|at| {
+            Instant::now()
+                .checked_add(MARGIN)
+                .is_some_and(|soon| soon < at)
+        })
     }
 
     /// Asks for a new token and puts it in the client's `Authorization` header.
@@ -108,8 +114,11 @@ impl TokenState {
             format!("Bearer {}", token.access_token),
             true,
         );
-        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
-        *self.expires.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + lifetime);
+        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600).min(MAX_LIFETIME_S));
+        let now = Instant::now();
+        // Should the clock not hold it, the token counts as stale: renewed before each use.
+        let expires = now.checked_add(lifetime).unwrap_or(now);
+        *self.expires.lock().unwrap_or_else(|e| e.into_inner()) = Some(expires);
         Ok(())
     }
 }

@@ -80,10 +80,41 @@ pub struct Item {
 #[derive(Deserialize)]
 pub struct Invoice {
     pub id: i64,
+    /// The client the invoice bills; an invoice of another client is never read as this one's.
+    #[serde(default)]
+    pub client_id: Option<i64>,
     /// What the plan calls the agreement.
     pub reference: Option<String>,
+    /// A disabled recurring invoice no longer bills: Tally leaves it alone.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    /// `None` when the answer has no `lines`: that is a bad answer (the request asked for them),
+    /// never "no lines", which would have every line created again.
     #[serde(default)]
     pub lines: Option<Vec<Line>>,
+}
+
+/// A record of a paged list, by its id (paging de-duplicates on it).
+pub trait Record {
+    fn id(&self) -> i64;
+}
+
+impl Record for Client {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Record for Item {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Record for Invoice {
+    fn id(&self) -> i64 {
+        self.id
+    }
 }
 
 /// A recurring invoice line (`InvoiceDetail`).
