@@ -4,7 +4,8 @@ use super::ops::{same_text, truth};
 use super::{Ctx, Evaluator, InModule, Result, expected, unexpected};
 use crate::trace::{Exclusion, Filter, Step};
 use crate::value::Value;
-use tally_ir::{BinaryOp, Field, TExpr, TExprKind};
+use std::borrow::Cow;
+use tally_ir::{BinaryOp, Field, Source, TExpr, TExprKind};
 
 impl Evaluator<'_> {
     pub(super) fn filter(
@@ -14,9 +15,22 @@ impl Evaluator<'_> {
         expr: &TExpr,
         ctx: Ctx<'_>,
     ) -> Result<(Value, Vec<Step>)> {
-        let (items, steps) = self.eval(collection, ctx)?;
-        let Value::List(items) = items else {
-            return Err(unexpected("a list to filter", &items, expr.span)).in_module(ctx);
+        // `m365.users where …` straight from the tenant: its users are visited by index, not
+        // first copied into a list (a million users, once per line).
+        let (items, steps) = match &collection.kind {
+            TExprKind::Source(Source::Users) => (None, Vec::new()),
+            _ => {
+                let (items, steps) = self.eval(collection, ctx)?;
+                let Value::List(items) = items else {
+                    return Err(unexpected("a list to filter", &items, expr.span)).in_module(ctx);
+                };
+                (Some(items), steps)
+            }
+        };
+        let total = items.as_ref().map_or(self.tenant.users.len(), Vec::len);
+        let visit = |i: usize| match &items {
+            Some(items) => items.get(i).map(Cow::Borrowed),
+            None => Some(Cow::Owned(Value::User(i))),
         };
         let conditions = conjuncts(predicate);
         let mut excluded: Vec<Exclusion> = conditions
@@ -30,9 +44,12 @@ impl Evaluator<'_> {
         // Names cost a string per record: only an explanation shows them.
         let names = ctx.trace && self.names;
         let mut kept = Vec::new();
-        for item in &items {
-            let Some(failed) = self.first_failed(&conditions, item, ctx)? else {
-                kept.push(item.clone());
+        for index in 0..total {
+            let Some(item) = visit(index) else {
+                break;
+            };
+            let Some(failed) = self.first_failed(&conditions, &item, ctx)? else {
+                kept.push(item.into_owned());
                 continue;
             };
             match excluded.get_mut(failed) {
@@ -41,7 +58,7 @@ impl Evaluator<'_> {
                     if names {
                         exclusion
                             .who
-                            .push(self.show(item, expr.span).in_module(ctx)?);
+                            .push(self.show(&item, expr.span).in_module(ctx)?);
                     }
                 }
                 None => {
@@ -52,7 +69,7 @@ impl Evaluator<'_> {
             }
         }
         let filter = Filter {
-            total: items.len(),
+            total,
             kept: kept.len(),
             excluded,
         };
