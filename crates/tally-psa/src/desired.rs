@@ -84,6 +84,9 @@ pub fn desired(
     let mut wanted: Vec<String> = lines.iter().map(|l| l.product.clone()).collect();
     wanted.sort();
     wanted.dedup();
+    let mut keys: Vec<String> = lines.iter().map(|l| l.key.clone()).collect();
+    keys.sort();
+    keys.dedup();
     let target = CustomerTarget {
         customer: customer.customer.clone(),
         tenant: customer.tenant.clone(),
@@ -92,6 +95,7 @@ pub fn desired(
         currency: customer.currency,
         agreements,
         products: wanted,
+        keys,
         period_start: customer.period.start,
         period_end: customer.period.end,
     };

@@ -148,6 +148,33 @@ pub fn diff_customer(
                     line.product, line.plan_product
                 )
             })
+        } else if remote.needs_price && after.unit_price.is_none() {
+            Some(format!(
+                "no price: neither the plan nor {psa}'s catalogue prices `{}`, and Tally will not send 0",
+                line.product
+            ))
+        } else if let Some(note) = matches
+            .first()
+            .and_then(|m| remote.refused.get(&m.external_id))
+        {
+            Some(note.clone())
+        } else if let Some(billed) = matches
+            .first()
+            .and_then(|m| remote.billed_prices.get(&m.external_id))
+            .filter(|billed| after.unit_price != Some(**billed))
+        {
+            Some(format!(
+                "{psa} bills this period at {billed}, not the line's unit price {} nor the plan's {}: a change of the line's price may not reprice the period; correct it by hand",
+                matches
+                    .first()
+                    .and_then(|m| m.unit_price)
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "(none)".into()),
+                after
+                    .unit_price
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "(none)".into())
+            ))
         } else {
             None
         };
@@ -222,6 +249,14 @@ pub fn diff_customer(
                     changes.push(c);
                 } else if options.adopt
                     && let Some(candidate) = candidate
+                    && let Some(note) = remote.refused.get(&candidate.external_id)
+                {
+                    let mut c = change(Action::Refused, &line.key, Some(line), None);
+                    c.after = Some(after);
+                    c.note = Some(format!("#{}: {note}", candidate.external_id));
+                    changes.push(c);
+                } else if options.adopt
+                    && let Some(candidate) = candidate
                 {
                     adopted.insert(candidate.external_id.clone());
                     foreign.retain(|f| f.external_id != candidate.external_id);
@@ -261,6 +296,12 @@ pub fn diff_customer(
             continue;
         }
         for line in lines {
+            if let Some(note) = remote.refused.get(&line.external_id) {
+                let mut c = change(Action::Refused, key, None, Some(line));
+                c.note = Some(format!("cannot end it: {note}"));
+                changes.push(c);
+                continue;
+            }
             let mut c = change(Action::Cancel, key, None, Some(line));
             c.cancel_on = Some(cancel_on);
             changes.push(c);
@@ -363,6 +404,7 @@ mod tests {
             currency: Currency::from_code("USD").unwrap(),
             agreements: vec!["Main".into()],
             products: vec!["P".into()],
+            keys: Vec::new(),
             period_start: day,
             period_end: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
         }
@@ -436,6 +478,69 @@ mod tests {
                 .any(|r| r.contains("too large to compute")),
             "{:?}",
             one.refusals
+        );
+    }
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 10, d).unwrap()
+    }
+
+    #[test]
+    fn a_line_no_one_prices_is_refused_where_the_psa_needs_a_price() {
+        let target = CustomerTarget {
+            customer: "c".into(),
+            tenant: "t".into(),
+            kind: tally_ir::PsaKind::Autotask,
+            company: "C".into(),
+            currency: tally_money::Currency::from_code("GBP").unwrap(),
+            agreements: vec!["A".into()],
+            products: vec!["P".into()],
+            keys: vec!["t/line".into()],
+            period_start: day(1),
+            period_end: day(31),
+        };
+        let line = DesiredLine {
+            key: "t/line".into(),
+            agreement: "A".into(),
+            plan_product: "P".into(),
+            product: "P".into(),
+            description: "Line".into(),
+            quantity: Decimal::TWO,
+            unit_price: None,
+            amount: None,
+            effective: day(1),
+            ends: None,
+        };
+        let mut remote = RemoteState::default();
+        remote.agreements.insert("A".into(), "1".into());
+        remote.catalogue.insert(
+            "P".into(),
+            CatalogueItem {
+                external_id: "9".into(),
+                price: None,
+            },
+        );
+        let diff = |remote: &RemoteState| {
+            diff_customer(
+                "X",
+                &target,
+                std::slice::from_ref(&line),
+                remote,
+                DiffOptions::default(),
+            )
+        };
+        assert_eq!(diff(&remote).changes[0].action, Action::Create);
+        remote.needs_price = true;
+        let refused = diff(&remote);
+        assert_eq!(refused.changes[0].action, Action::Refused);
+        assert!(
+            refused.changes[0]
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("no price"),
+            "{:?}",
+            refused.changes[0].note
         );
     }
 }

@@ -83,6 +83,17 @@ pub struct RemoteState {
     pub agreements: BTreeMap<String, String>,
     pub lines: Vec<RemoteLine>,
     pub catalogue: BTreeMap<String, CatalogueItem>,
+    /// Lines (by `external_id`) nothing may be written to, and why: what the PSA answered
+    /// cannot be turned into a safe write (units that change within the period, a one-off
+    /// line dated outside it). The diff refuses the plan line that matches one.
+    pub refused: BTreeMap<String, String>,
+    /// Lines (by `external_id`) the PSA bills in the period at another price than the line's
+    /// own unit price. The diff refuses the plan line that matches one unless the plan's price
+    /// is the one billed.
+    pub billed_prices: BTreeMap<String, rust_decimal::Decimal>,
+    /// The PSA has no price of its own for a line: one with neither a plan price nor a
+    /// catalogue price is refused rather than sent at 0.
+    pub needs_price: bool,
 }
 
 /// Which customer, where, for which period: what an adapter needs to read.
@@ -98,6 +109,8 @@ pub struct CustomerTarget {
     pub agreements: Vec<String>,
     /// The PSA catalogue identifiers the plan's lines need.
     pub products: Vec<String>,
+    /// The plan's line ids (the keys its lines carry), sorted.
+    pub keys: Vec<String>,
     /// The customer's billing period: lines cancelled before its first day are history.
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,

@@ -474,6 +474,7 @@ mod tests {
             currency: tally_money::Currency::from_code("GBP").unwrap(),
             agreements: vec!["IT".into()],
             products: vec!["BACKUP".into()],
+            keys: vec!["t/backup".into()],
             period_start: day(1),
             period_end: day(31),
         };

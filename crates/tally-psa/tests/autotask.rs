@@ -746,6 +746,20 @@ fn the_zone_is_looked_up_unless_a_base_url_is_set_and_must_be_https() {
         message.contains("GET /V1.0/ZoneInformation") && message.contains("must be https"),
         "{message}"
     );
+    // https, but not Autotask's: the credentials are not sent there.
+    for host in [
+        "https://webservices99.example.net/ATServicesRest/",
+        "https://webservices2.autotask.net.example.com/ATServicesRest/",
+    ] {
+        world.fake.set_zone_answer(Some(host.into()));
+        world.fake.clear_log();
+        let message = stopped_or_error(world.push(&plan, None, false));
+        assert!(
+            message.contains("is not an Autotask host") && message.contains("base_url"),
+            "{message}"
+        );
+        assert_eq!(world.fake.log().len(), 1, "only the zone lookup");
+    }
     assert_eq!(world.fake.violations(), Vec::<String>::new());
 }
 
@@ -820,4 +834,261 @@ fn the_fake_refuses_what_autotask_refuses() {
             .contains("never DELETE")
     );
     world.assert_holds(&plan);
+}
+
+/// The contract service that carries the plan line ending in `suffix`.
+fn service_for(world: &World, suffix: &str) -> i64 {
+    world
+        .fake
+        .state()
+        .contract_services
+        .iter()
+        .find(|c| c.internal_description.ends_with(suffix))
+        .unwrap()
+        .id
+}
+
+fn refusals(report: &PushReport) -> Vec<(String, String)> {
+    report.diff.customers[0]
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Refused)
+        .map(|c| (c.key.clone(), c.note.clone().unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn units_that_change_within_the_period_are_refused_not_posted_over() {
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    let dir = state_dir();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    journal.lock().unwrap();
+    world.push(&plan, Some(&mut journal), true).unwrap();
+    let cs = service_for(&world, "department=Engineering");
+    let units = world.fake.state().units(cs, day(2026, 10, 1));
+    // Someone adds 2 units from the 15th: the fake's unit rows, and what it bills, show it.
+    world.fake.add_adjustment(cs, 2, day(2026, 10, 15));
+    let billed = world.fake.billed(day(2026, 10, 1), day(2026, 10, 31));
+    let line = billed.iter().find(|b| b.id == cs).unwrap();
+    assert_eq!(line.unit_changes, vec![(day(2026, 10, 15), units + 2)]);
+
+    world.fake.clear_log();
+    let report = world.push(&plan, Some(&mut journal), true).unwrap();
+    let refused = refusals(&report);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].0.ends_with("department=Engineering"));
+    assert!(
+        refused[0].1.contains("units change after 2026-10-01")
+            && refused[0]
+                .1
+                .contains(&format!("{} units from 2026-10-15", units + 2)),
+        "{}",
+        refused[0].1
+    );
+    assert!(!report.applied);
+    assert_eq!(
+        world.fake.writes(),
+        0,
+        "no delta is posted over a later change"
+    );
+
+    // November wants one unit more while the units change again on the 20th: refused too,
+    // where a delta from the 1st would also have moved the 20th on.
+    let mut november = plan.clone();
+    next_month(&mut november);
+    world.fake.set_today(day(2026, 11, 1));
+    world.fake.add_adjustment(cs, -1, day(2026, 11, 20));
+    let line = november.customers[0]
+        .lines
+        .iter_mut()
+        .find(|l| l.id.ends_with("department=Engineering"))
+        .unwrap();
+    line.quantity += 1;
+    line.amount = line.unit_price.map(|p| p * Decimal::from(line.quantity));
+    let report = world.push(&november, Some(&mut journal), true).unwrap();
+    let refused = refusals(&report);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(world.fake.writes(), 0);
+    assert_eq!(world.fake.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_service_without_a_unit_row_for_the_period_is_a_bad_answer_not_zero_units() {
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    let line = plan.customers[0]
+        .lines
+        .iter()
+        .find(|l| l.id.ends_with("department=Engineering"))
+        .unwrap();
+    // Tally's service, but Autotask lists no units for October (it starts in December).
+    {
+        let mut state = world.fake.state();
+        let contract = state
+            .contracts
+            .iter()
+            .find(|c| c.name == "Managed Services")
+            .unwrap()
+            .id;
+        let service = state
+            .services
+            .iter()
+            .find(|s| s.name == line.product)
+            .unwrap()
+            .id;
+        let id = state.new_id();
+        state
+            .contract_services
+            .push(tally_psa_testserver::autotask::ContractService {
+                id,
+                contract_id: contract,
+                service_id: service,
+                unit_price: line.unit_price.unwrap(),
+                invoice_description: line.description.clone(),
+                internal_description: format!("tally:{}", line.id),
+                created: day(2026, 12, 1),
+            });
+    }
+    let message = stopped_or_error(world.push(&plan, None, false));
+    assert!(
+        message.contains("ContractServiceUnits")
+            && message.contains("no unit row covers 2026-10-01"),
+        "{message}"
+    );
+    let dir = state_dir();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    journal.lock().unwrap();
+    let report = world.push(&plan, Some(&mut journal), true);
+    stopped_or_error(report);
+    assert_eq!(
+        world.fake.writes(),
+        0,
+        "no second service, no full-quantity delta"
+    );
+}
+
+#[test]
+fn a_period_billed_at_another_price_is_refused_not_unchanged() {
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    let dir = state_dir();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    journal.lock().unwrap();
+    world.push(&plan, Some(&mut journal), true).unwrap();
+    let cs = service_for(&world, "department=Engineering");
+    // October's units are billed at 9.99, whatever the service's unit price says.
+    world
+        .fake
+        .set_period_price(cs, day(2026, 10, 1), Decimal::new(999, 2));
+    world.fake.clear_log();
+    let report = world.push(&plan, Some(&mut journal), true).unwrap();
+    let refused = refusals(&report);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].0.ends_with("department=Engineering"));
+    assert!(
+        refused[0].1.contains("bills this period at 9.99"),
+        "{}",
+        refused[0].1
+    );
+    assert_eq!(world.fake.writes(), 0);
+
+    // The period billed at the plan's price is what the plan wants: unchanged.
+    let price = plan.customers[0]
+        .lines
+        .iter()
+        .find(|l| l.id.ends_with("department=Engineering"))
+        .unwrap()
+        .unit_price
+        .unwrap();
+    world.fake.set_period_price(cs, day(2026, 10, 1), price);
+    let report = world.push(&plan, Some(&mut journal), true).unwrap();
+    assert_eq!(refusals(&report), Vec::<(String, String)>::new());
+    assert_eq!(report.diff.writes(), 0);
+}
+
+#[test]
+fn two_contracts_of_one_name_are_refused_naming_both() {
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    let (company, first) = {
+        let state = world.fake.state();
+        let c = state
+            .contracts
+            .iter()
+            .find(|c| c.name == "Managed Services")
+            .unwrap();
+        (c.company_id, c.id)
+    };
+    let second = world
+        .fake
+        .add_contract(company, "Managed Services", day(2026, 6, 1));
+    let message = stopped_or_error(world.push(&plan, None, false));
+    assert!(
+        message.contains("two active contracts named `Managed Services`")
+            && message.contains(&first.to_string())
+            && message.contains(&second.to_string()),
+        "{message}"
+    );
+    assert_eq!(world.fake.writes(), 0);
+}
+
+#[test]
+fn a_charge_whose_date_moved_is_found_by_its_key_and_never_added_twice() {
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    let dir = state_dir();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    journal.lock().unwrap();
+    world.push(&plan, Some(&mut journal), true).unwrap();
+    let charge = world
+        .fake
+        .state()
+        .charges
+        .iter()
+        .find(|c| c.description.ends_with("2026-10-16..2026-10-31"))
+        .unwrap()
+        .id;
+    // Someone dates it in September.
+    world.fake.move_charge(charge, day(2026, 9, 20));
+    let report = world.push(&plan, Some(&mut journal), true).unwrap();
+    let refused = refusals(&report);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].0.ends_with("2026-10-16..2026-10-31")
+            && refused[0].1.contains(&format!("contract charge {charge}"))
+            && refused[0].1.contains("dated 2026-09-20"),
+        "{refused:?}"
+    );
+    assert_eq!(world.fake.state().charges.len(), 2, "no second charge");
+}
+
+#[test]
+fn paging_stops_on_a_repeated_page_and_never_follows_another_host() {
+    use tally_psa_testserver::autotask::NextPage;
+    let plan = plan();
+    let world = World::for_plan(&plan);
+    world.fake.set_next_page(Some(NextPage::Same));
+    let message = stopped_or_error(world.push(&plan, None, false));
+    assert!(message.contains("`nextPageUrl` repeats"), "{message}");
+    assert!(
+        world.fake.log().len() <= 4,
+        "stopped at the first repeat: {:?}",
+        world.fake.log()
+    );
+
+    world.fake.clear_log();
+    world.fake.set_next_page(Some(NextPage::Url(
+        "https://webservices2.autotask.net.evil.example/ATServicesRest/V1.0/Companies/query?search=x"
+            .into(),
+    )));
+    let message = stopped_or_error(world.push(&plan, None, false));
+    assert!(message.contains("points elsewhere"), "{message}");
+    let log = world.fake.log();
+    assert!(
+        log.iter()
+            .all(|l| l.method != "GET" || l.path.contains("ZoneInformation")),
+        "{log:?}"
+    );
+    assert_eq!(world.fake.violations(), Vec::<String>::new());
 }

@@ -7,7 +7,7 @@
 //! Swagger document rejects, and a last apply that writes nothing.
 //!
 //! `TALLY_PSA_FAULT_SCHEDULES=2000 cargo test -p tally-psa --test faults_autotask -- --nocapture`
-//! runs more schedules (default 100) and prints the figures.
+//! runs more schedules (default 80) and prints the figures.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -148,44 +148,74 @@ impl World {
         Autotask::with_keys(config, CODE.into(), SECRET.into(), None)
     }
 
-    /// The customer is billed exactly the plan (one line per plan line, to the cent), and no
-    /// contract service ever got the same delta twice.
-    fn assert_holds(&self, plan: &Plan, seed: u64) {
+    /// The customer is billed exactly the plan (one line per plan line, to the cent). Counts
+    /// what went wrong, as (duplicates, lost lines): a plan line billed twice, a second contract
+    /// service of one key, or a contract service given more than one delta on one day (a delta
+    /// posted twice, even if later corrected); a plan line not billed at all.
+    fn check(&self, plan: &Plan, seed: u64) -> (u64, u64) {
         let customer = &plan.customers[0];
         let billed = self.fake.billed(customer.period.start, customer.period.end);
         let wanted: Vec<_> = customer.lines.iter().filter(|l| l.quantity != 0).collect();
+        let (mut duplicates, mut lost) = (0, 0);
         for line in &wanted {
             let found: Vec<_> = billed
                 .iter()
                 .filter(|b| b.key.as_deref() == Some(line.id.as_str()))
                 .collect();
-            assert_eq!(found.len(), 1, "seed {seed}: {}: {found:?}", line.id);
+            match found.len() {
+                0 => {
+                    eprintln!("seed {seed}: {} is not billed", line.id);
+                    lost += 1;
+                    continue;
+                }
+                1 => {}
+                n => {
+                    eprintln!("seed {seed}: {} is billed {n} times: {found:?}", line.id);
+                    duplicates += n as u64 - 1;
+                }
+            }
             let (quantity, price, _) = tally_psa::desired::billed_as(line);
             assert_eq!(found[0].quantity, quantity, "seed {seed}: {}", line.id);
+            assert!(found[0].unit_changes.is_empty(), "seed {seed}: {}", line.id);
             if let (Some(price), Some(amount)) = (price, line.amount) {
                 assert_eq!(found[0].unit_price, price, "seed {seed}: {}", line.id);
                 assert_eq!(found[0].amount(), amount, "seed {seed}: {}", line.id);
             }
         }
-        assert_eq!(
-            billed.len(),
-            wanted.len(),
-            "seed {seed}: no other line bills"
-        );
-        let state = self.fake.state();
-        let services: Vec<_> = state
-            .contract_services
+        let strays = billed
             .iter()
-            .map(|c| c.internal_description.clone())
-            .collect();
-        let mut unique = services.clone();
-        unique.sort();
-        unique.dedup();
-        assert_eq!(
-            unique.len(),
-            services.len(),
-            "seed {seed}: a duplicate contract service"
-        );
+            .filter(|b| {
+                !wanted
+                    .iter()
+                    .any(|l| b.key.as_deref() == Some(l.id.as_str()))
+            })
+            .count();
+        if strays > 0 {
+            eprintln!("seed {seed}: {strays} other lines bill");
+            duplicates += strays as u64;
+        }
+        let state = self.fake.state();
+        let mut services: BTreeMap<&str, u64> = BTreeMap::new();
+        for c in &state.contract_services {
+            *services.entry(c.internal_description.as_str()).or_default() += 1;
+        }
+        for (key, n) in services.into_iter().filter(|(_, n)| *n > 1) {
+            eprintln!("seed {seed}: {n} contract services carry `{key}`");
+            duplicates += n - 1;
+        }
+        // Every service's adjustment history: one delta per day at most.
+        let mut deltas: BTreeMap<(i64, NaiveDate), Vec<i64>> = BTreeMap::new();
+        for a in &state.adjustments {
+            deltas
+                .entry((a.contract_service_id, a.effective))
+                .or_default()
+                .push(a.unit_change);
+        }
+        for ((service, effective), changes) in deltas.into_iter().filter(|(_, c)| c.len() > 1) {
+            eprintln!("seed {seed}: contract service {service} got {changes:?} from {effective}");
+            duplicates += changes.len() as u64 - 1;
+        }
+        (duplicates, lost)
     }
 }
 
@@ -209,7 +239,7 @@ fn every_fault_schedule_ends_with_the_plan_exactly_once() {
     let schedules: u64 = std::env::var("TALLY_PSA_FAULT_SCHEDULES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(100);
+        .unwrap_or(80);
     let october = plan();
     let november = next(&october);
     let started = std::time::Instant::now();
@@ -273,7 +303,9 @@ fn every_fault_schedule_ends_with_the_plan_exactly_once() {
                 }
             }
             assert!(done, "seed {seed} phase {phase}: the push never completed");
-            world.assert_holds(wanted, seed);
+            let (duplicates, lost) = world.check(wanted, seed);
+            figures.duplicates += duplicates;
+            figures.lost_lines += lost;
         }
         let log = world.fake.log();
         figures.requests += log.len() as u64;

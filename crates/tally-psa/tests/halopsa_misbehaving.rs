@@ -220,6 +220,7 @@ fn an_update_or_cancel_whose_line_id_is_not_a_number_is_never_sent() {
         currency: plan.customers[0].currency,
         agreements: vec![psa.agreement.clone()],
         products: vec![product.clone()],
+        keys: customer.lines.iter().map(|l| l.id.clone()).collect(),
         period_start: customer.period.start,
         period_end: customer.period.end,
     };

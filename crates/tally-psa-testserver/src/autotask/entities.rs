@@ -3,6 +3,7 @@
 use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Company {
@@ -88,6 +89,9 @@ pub struct State {
     pub contract_services: Vec<ContractService>,
     pub adjustments: Vec<Adjustment>,
     pub charges: Vec<Charge>,
+    /// A price billed for one month of a contract service (contract service id, the month's
+    /// first day) other than its unit price, as `ContractServiceUnits` show it.
+    pub period_prices: BTreeMap<(i64, NaiveDate), Decimal>,
     pub next_id: i64,
 }
 
@@ -110,7 +114,8 @@ impl State {
             .sum()
     }
 
-    /// Monthly unit records for every contract service, from its first month to a year past
+    /// Unit records for every contract service, one per month and per stretch of equal units
+    /// within it, from its first month to a year past
     /// `today` or its last adjustment.
     pub fn unit_records(&self, today: NaiveDate) -> Vec<UnitRecord> {
         let mut out = Vec::new();
@@ -126,24 +131,44 @@ impl State {
                 .min()
                 .unwrap_or(cs.created);
             let last = dates.chain([today]).max().unwrap_or(today);
-            let mut start = month_start(first);
+            let mut month = month_start(first);
             let stop = month_start(last) + Months::new(12);
             let mut n = 0;
-            while start <= stop {
-                let next = start + Months::new(1);
-                let end = next.pred_opt().unwrap_or(start);
-                out.push(UnitRecord {
-                    id: cs.id * 1000 + n,
-                    contract_id: cs.contract_id,
-                    contract_service_id: cs.id,
-                    service_id: cs.service_id,
-                    start,
-                    end,
-                    units: self.units(cs.id, start),
-                    price: cs.unit_price,
-                });
-                n += 1;
-                start = next;
+            while month <= stop {
+                let next = month + Months::new(1);
+                let month_end = next.pred_opt().unwrap_or(month);
+                let price = self
+                    .period_prices
+                    .get(&(cs.id, month))
+                    .copied()
+                    .unwrap_or(cs.unit_price);
+                // One row per stretch of equal units: an adjustment dated within the month
+                // starts a new row.
+                let mut cuts: Vec<NaiveDate> = self
+                    .adjustments
+                    .iter()
+                    .filter(|a| a.contract_service_id == cs.id)
+                    .map(|a| a.effective)
+                    .filter(|d| *d > month && *d <= month_end)
+                    .collect();
+                cuts.sort();
+                cuts.dedup();
+                let mut start = month;
+                for end in cuts.iter().filter_map(|d| d.pred_opt()).chain([month_end]) {
+                    out.push(UnitRecord {
+                        id: cs.id * 1000 + n,
+                        contract_id: cs.contract_id,
+                        contract_service_id: cs.id,
+                        service_id: cs.service_id,
+                        start,
+                        end,
+                        units: self.units(cs.id, start),
+                        price,
+                    });
+                    n += 1;
+                    start = end.succ_opt().unwrap_or(end);
+                }
+                month = next;
             }
         }
         out

@@ -19,7 +19,7 @@ pub use entities::{
 use crate::faults::{Fault, Faults};
 use crate::server::{Handler, Incoming, Outgoing, Reply, Server, encode};
 use crate::spec::{self, Spec};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use entities::{object, text};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -61,6 +61,9 @@ pub struct Billed {
     pub text: String,
     pub quantity: Decimal,
     pub unit_price: Decimal,
+    /// A service's units from a later day of the period on, where they change within it
+    /// (`quantity` is the first day's).
+    pub unit_changes: Vec<(NaiveDate, i64)>,
 }
 
 impl Billed {
@@ -80,6 +83,17 @@ pub struct Fake {
     page_size: Mutex<usize>,
     /// What the zone lookup answers as `url` (default: this server's API).
     zone_answer: Mutex<Option<String>>,
+    /// What every query answers as `nextPageUrl` instead of the true next page.
+    next_page: Mutex<Option<NextPage>>,
+}
+
+/// A wrong `nextPageUrl`, as a faulty or hostile server might answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextPage {
+    /// The same page again, forever.
+    Same,
+    /// This URL.
+    Url(String),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -173,6 +187,7 @@ impl Fake {
             today: Mutex::new(today),
             page_size: Mutex::new(MAX_RECORDS),
             zone_answer: Mutex::new(None),
+            next_page: Mutex::new(None),
         })
     }
 
@@ -205,6 +220,11 @@ impl Fake {
 
     pub fn set_zone_answer(&self, url: Option<String>) {
         *lock(&self.zone_answer) = url;
+    }
+
+    /// Makes every query answer `next` as its `nextPageUrl` (`None`: the true next page).
+    pub fn set_next_page(&self, next: Option<NextPage>) {
+        *lock(&self.next_page) = next;
     }
 
     pub fn log(&self) -> Vec<Logged> {
@@ -319,6 +339,43 @@ impl Fake {
         id
     }
 
+    /// Bills `price` for the month starting `month` of a contract service instead of its unit
+    /// price (what `ContractServiceUnits.price` then shows).
+    pub fn set_period_price(&self, contract_service: i64, month: NaiveDate, price: Decimal) {
+        self.state()
+            .period_prices
+            .insert((contract_service, month), price);
+    }
+
+    /// A unit change someone made by hand: `unit_change` units from `effective` on.
+    pub fn add_adjustment(&self, contract_service: i64, unit_change: i64, effective: NaiveDate) {
+        let mut state = self.state();
+        let Some(cs) = state
+            .contract_services
+            .iter()
+            .find(|c| c.id == contract_service)
+            .cloned()
+        else {
+            return;
+        };
+        let id = state.new_id();
+        state.adjustments.push(Adjustment {
+            id,
+            contract_id: cs.contract_id,
+            contract_service_id: cs.id,
+            service_id: cs.service_id,
+            unit_change,
+            effective,
+        });
+    }
+
+    /// Moves a contract charge to another day (as someone editing it by hand would).
+    pub fn move_charge(&self, charge: i64, day: NaiveDate) {
+        if let Some(c) = self.state().charges.iter_mut().find(|c| c.id == charge) {
+            c.date_purchased = day;
+        }
+    }
+
     /// What the customers are billed for in the period `start..=end`: contract services with
     /// units on `start`, charges dated in the period with a quantity.
     pub fn billed(&self, start: NaiveDate, end: NaiveDate) -> Vec<Billed> {
@@ -335,9 +392,32 @@ impl Fake {
         let mut out = Vec::new();
         for cs in &state.contract_services {
             let units = state.units(cs.id, start);
-            if units == 0 {
+            let days: std::collections::BTreeSet<NaiveDate> = state
+                .adjustments
+                .iter()
+                .filter(|a| {
+                    a.contract_service_id == cs.id && a.effective > start && a.effective <= end
+                })
+                .map(|a| a.effective)
+                .collect();
+            let mut unit_changes: Vec<(NaiveDate, i64)> = Vec::new();
+            let mut before = units;
+            for day in days {
+                let now = state.units(cs.id, day);
+                if now != before {
+                    unit_changes.push((day, now));
+                    before = now;
+                }
+            }
+            if units == 0 && unit_changes.is_empty() {
                 continue;
             }
+            let month = start.with_day(1).unwrap_or(start);
+            let unit_price = state
+                .period_prices
+                .get(&(cs.id, month))
+                .copied()
+                .unwrap_or(cs.unit_price);
             let (company, contract) = contract(cs.contract_id);
             out.push(Billed {
                 kind: "service",
@@ -353,7 +433,8 @@ impl Fake {
                     .unwrap_or_default(),
                 text: cs.invoice_description.clone(),
                 quantity: Decimal::from(units),
-                unit_price: cs.unit_price,
+                unit_price,
+                unit_changes,
             });
         }
         for charge in &state.charges {
@@ -374,6 +455,7 @@ impl Fake {
                 text: charge.name.clone(),
                 quantity: charge.unit_quantity,
                 unit_price: charge.unit_price,
+                unit_changes: Vec::new(),
             });
         }
         out
@@ -614,18 +696,30 @@ impl Fake {
         let items: Vec<String> = found.iter().map(|(_, w)| w.clone()).collect();
         self.check_answer(request, model, &items);
         // The next page: the same query for ids after this page's last, as a `GET …?search=`.
-        let next = match found.last() {
-            Some((last, _)) if more => {
-                let mut next_filter = filter.clone();
-                next_filter.push(serde_json::json!({"op": "gt", "field": "id", "value": last}));
-                let search = serde_json::json!({"filter": next_filter, "MaxRecords": max});
+        let wrong = lock(&self.next_page).clone();
+        let next = match (wrong, found.last()) {
+            (Some(NextPage::Same), _) => {
+                let search = serde_json::json!({"filter": filter, "MaxRecords": max});
                 text(&format!(
                     "{}{BASE_PATH}/V1.0/{entity}/query?search={}",
                     request.origin,
                     encode(&search.to_string())
                 ))
             }
-            _ => "null".into(),
+            (Some(NextPage::Url(url)), _) => text(&url),
+            (None, last) => match last {
+                Some((last, _)) if more => {
+                    let mut next_filter = filter.clone();
+                    next_filter.push(serde_json::json!({"op": "gt", "field": "id", "value": last}));
+                    let search = serde_json::json!({"filter": next_filter, "MaxRecords": max});
+                    text(&format!(
+                        "{}{BASE_PATH}/V1.0/{entity}/query?search={}",
+                        request.origin,
+                        encode(&search.to_string())
+                    ))
+                }
+                _ => "null".into(),
+            },
         };
         let details = object(&[
             ("count", items.len().to_string()),

@@ -79,8 +79,13 @@ pub struct ContractService {
 pub struct ContractServiceUnit {
     #[serde(rename = "contractServiceID")]
     pub contract_service_id: i64,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
     #[serde(default, with = "exact::opt")]
     pub units: Option<Decimal>,
+    /// The price billed for the period (`ContractServiceUnitModel.Price`).
+    #[serde(default, with = "exact::opt")]
+    pub price: Option<Decimal>,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +124,11 @@ pub fn condition(op: &str, field: &str, value: Value) -> Value {
 /// `{"op":"or","items":[…]}`.
 pub fn any_of(items: Vec<Value>) -> Value {
     json!({"op": "or", "items": items})
+}
+
+/// `{"op":"and","items":[…]}`.
+pub fn all_of(items: Vec<Value>) -> Value {
+    json!({"op": "and", "items": items})
 }
 
 /// A query body: every condition must hold.
