@@ -114,17 +114,41 @@ impl State {
             .sum()
     }
 
-    /// Unit records for every contract service, one per month and per stretch of equal units
-    /// within it, from its first month to a year past
-    /// `today` or its last adjustment.
-    pub fn unit_records(&self, today: NaiveDate) -> Vec<UnitRecord> {
+    /// Unit records for the contract services `keep` chooses, one per month and per stretch of
+    /// equal units within it, from each one's first month to a year past `today` or its last
+    /// adjustment. Adjustments are grouped by contract
+    /// service first, so thousands of services are not each summed over every adjustment.
+    pub fn unit_records(
+        &self,
+        today: NaiveDate,
+        keep: impl Fn(&ContractService) -> bool,
+    ) -> Vec<UnitRecord> {
+        let kept: Vec<&ContractService> = self
+            .contract_services
+            .iter()
+            .filter(|cs| keep(cs))
+            .collect();
+        let mut by_service: BTreeMap<i64, Vec<&Adjustment>> =
+            kept.iter().map(|cs| (cs.id, Vec::new())).collect();
+        for a in &self.adjustments {
+            if let Some(list) = by_service.get_mut(&a.contract_service_id) {
+                list.push(a);
+            }
+        }
         let mut out = Vec::new();
-        for cs in &self.contract_services {
-            let dates = self
-                .adjustments
-                .iter()
-                .filter(|a| a.contract_service_id == cs.id)
-                .map(|a| a.effective);
+        for cs in kept {
+            let adjustments = by_service
+                .get(&cs.id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let units = |on: NaiveDate| -> i64 {
+                adjustments
+                    .iter()
+                    .filter(|a| a.effective <= on)
+                    .map(|a| a.unit_change)
+                    .sum()
+            };
+            let dates = adjustments.iter().map(|a| a.effective);
             let first = dates
                 .clone()
                 .chain([cs.created])
@@ -144,10 +168,8 @@ impl State {
                     .unwrap_or(cs.unit_price);
                 // One row per stretch of equal units: an adjustment dated within the month
                 // starts a new row.
-                let mut cuts: Vec<NaiveDate> = self
-                    .adjustments
+                let mut cuts: Vec<NaiveDate> = adjustments
                     .iter()
-                    .filter(|a| a.contract_service_id == cs.id)
                     .map(|a| a.effective)
                     .filter(|d| *d > month && *d <= month_end)
                     .collect();
@@ -162,7 +184,7 @@ impl State {
                         service_id: cs.service_id,
                         start,
                         end,
-                        units: self.units(cs.id, start),
+                        units: units(start),
                         price,
                     });
                     n += 1;

@@ -24,7 +24,7 @@ use entities::{object, text};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The path every API URL starts with (the document's `basePath`).
@@ -170,6 +170,42 @@ impl Body {
     fn keys(&self) -> impl Iterator<Item = &String> {
         self.raw.keys()
     }
+}
+
+/// The ids a filter allows for `field` (an integer id property), from its top-level `eq` and
+/// `in` conditions with integer values; every top-level condition must hold, so a row whose
+/// id is not among them cannot pass. `None` when no such condition names `field`.
+fn allowed(filter: &[Value], field: &str) -> Option<BTreeSet<i64>> {
+    let mut out: Option<BTreeSet<i64>> = None;
+    for condition in filter {
+        let named = query::get(condition, "field")
+            .and_then(Value::as_str)
+            .is_some_and(|f| f.eq_ignore_ascii_case(field));
+        if !named {
+            continue;
+        }
+        let op = query::get(condition, "op")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase);
+        let values: Vec<&Value> = match (op.as_deref(), query::get(condition, "value")) {
+            (Some("eq"), Some(value)) => vec![value],
+            (Some("in"), Some(Value::Array(list))) => list.iter().collect(),
+            _ => continue,
+        };
+        // A value written otherwise (`"12"`, `12.0`) is left to the full comparison.
+        let Some(ids) = values
+            .iter()
+            .map(|v| v.as_i64())
+            .collect::<Option<BTreeSet<i64>>>()
+        else {
+            continue;
+        };
+        out = Some(match out {
+            Some(before) => before.intersection(&ids).copied().collect(),
+            None => ids,
+        });
+    }
+    out
 }
 
 impl Fake {
@@ -631,48 +667,113 @@ impl Fake {
             return self.refuse(request, &format!("MaxRecords {max}: 1 to 500"));
         }
         let today = *lock(&self.today);
-        let state = self.state();
-        let (model, rows): (&str, Vec<(i64, String)>) = match entity.to_ascii_lowercase().as_str() {
-            "companies" => (
-                "CompanyModel",
-                state.companies.iter().map(|c| (c.id, c.wire())).collect(),
-            ),
-            "contracts" => (
-                "ContractModel",
-                state.contracts.iter().map(|c| (c.id, c.wire())).collect(),
-            ),
-            "services" => (
-                "ServiceModel",
-                state.services.iter().map(|s| (s.id, s.wire())).collect(),
-            ),
-            "contractservices" => (
-                "ContractServiceModel",
-                state
-                    .contract_services
-                    .iter()
-                    .map(|c| (c.id, c.wire()))
-                    .collect(),
-            ),
-            "contractserviceunits" => (
-                "ContractServiceUnitModel",
-                state
-                    .unit_records(today)
-                    .iter()
-                    .map(|u| (u.id, u.wire()))
-                    .collect(),
-            ),
-            "contractcharges" => (
-                "ContractChargeModel",
-                state.charges.iter().map(|c| (c.id, c.wire())).collect(),
-            ),
-            other => {
-                drop(state);
-                let problem = format!("queries of `{other}` are not served by the fake");
-                self.violation(request, &problem);
-                return reply(405, errors(&[&problem]));
-            }
+        // Rows that an `eq`/`in` condition on an id rules out are skipped before they are
+        // written and parsed (the full filter still decides the rest): without this, a query
+        // costs every row of its entity, and thousands of contract services make each read
+        // and each adjustment's unit read cost seconds.
+        let only = |field: &str| allowed(&filter, field);
+        let pass = |set: &Option<BTreeSet<i64>>, value: i64| {
+            set.as_ref().is_none_or(|s| s.contains(&value))
         };
+        let ids = only("id");
+        let state = self.state();
+        let (model, any, rows): (&str, bool, Vec<(i64, String)>) =
+            match entity.to_ascii_lowercase().as_str() {
+                "companies" => (
+                    "CompanyModel",
+                    !state.companies.is_empty(),
+                    state
+                        .companies
+                        .iter()
+                        .filter(|c| pass(&ids, c.id))
+                        .map(|c| (c.id, c.wire()))
+                        .collect(),
+                ),
+                "contracts" => {
+                    let companies = only("companyID");
+                    (
+                        "ContractModel",
+                        !state.contracts.is_empty(),
+                        state
+                            .contracts
+                            .iter()
+                            .filter(|c| pass(&ids, c.id) && pass(&companies, c.company_id))
+                            .map(|c| (c.id, c.wire()))
+                            .collect(),
+                    )
+                }
+                "services" => (
+                    "ServiceModel",
+                    !state.services.is_empty(),
+                    state
+                        .services
+                        .iter()
+                        .filter(|s| pass(&ids, s.id))
+                        .map(|s| (s.id, s.wire()))
+                        .collect(),
+                ),
+                "contractservices" => {
+                    let contracts = only("contractID");
+                    (
+                        "ContractServiceModel",
+                        !state.contract_services.is_empty(),
+                        state
+                            .contract_services
+                            .iter()
+                            .filter(|c| pass(&ids, c.id) && pass(&contracts, c.contract_id))
+                            .map(|c| (c.id, c.wire()))
+                            .collect(),
+                    )
+                }
+                "contractserviceunits" => {
+                    let contracts = only("contractID");
+                    let services = only("contractServiceID");
+                    (
+                        "ContractServiceUnitModel",
+                        // Every contract service has at least one unit record.
+                        !state.contract_services.is_empty(),
+                        state
+                            .unit_records(today, |cs| {
+                                pass(&contracts, cs.contract_id) && pass(&services, cs.id)
+                            })
+                            .iter()
+                            .filter(|u| pass(&ids, u.id))
+                            .map(|u| (u.id, u.wire()))
+                            .collect(),
+                    )
+                }
+                "contractcharges" => {
+                    let contracts = only("contractID");
+                    (
+                        "ContractChargeModel",
+                        !state.charges.is_empty(),
+                        state
+                            .charges
+                            .iter()
+                            .filter(|c| pass(&ids, c.id) && pass(&contracts, c.contract_id))
+                            .map(|c| (c.id, c.wire()))
+                            .collect(),
+                    )
+                }
+                other => {
+                    drop(state);
+                    let problem = format!("queries of `{other}` are not served by the fake");
+                    self.violation(request, &problem);
+                    return reply(405, errors(&[&problem]));
+                }
+            };
         drop(state);
+        // A condition that is wrong is wrong whatever the row (an unknown field, a missing
+        // value, a list too long): refused as before whenever the entity has any row, even if
+        // the narrowing above left none to test it on.
+        if any {
+            let empty = Value::Object(serde_json::Map::new());
+            for condition in &filter {
+                if let Err(problem) = query::matches(self.spec, model, condition, &empty) {
+                    return self.refuse(request, &problem);
+                }
+            }
+        }
         let mut rows = rows;
         rows.sort_by_key(|(id, _)| *id);
         let mut found = Vec::new();
