@@ -118,14 +118,37 @@ fn tenant_of(
 }
 
 /// Compares the plan with Microsoft's charges.
+/// A sum too large for exact arithmetic (amounts near the decimal range, from hostile or broken
+/// inputs): the report cannot be made, and the message names the tenant and the sum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLarge(pub String);
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is too large for exact arithmetic", self.0)
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// `total += amount`, refusing to overflow.
+fn add(
+    total: &mut Decimal,
+    amount: Decimal,
+    what: impl FnOnce() -> String,
+) -> Result<(), TooLarge> {
+    *total = total.checked_add(amount).ok_or_else(|| TooLarge(what()))?;
+    Ok(())
+}
+
 pub fn reconcile(
     plan: &Plan,
     recon: &Recon,
     usage: &[CustomerUsage],
     mapping: Option<&Mapping>,
-) -> Report {
-    let mut costs = licence_costs(recon, mapping);
-    let mut azure = azure_costs(usage, mapping);
+) -> Result<Report, TooLarge> {
+    let mut costs = licence_costs(recon, mapping)?;
+    let mut azure = azure_costs(usage, mapping)?;
     let customers = plan
         .customers
         .iter()
@@ -134,13 +157,13 @@ pub fn reconcile(
             let tenant_costs = costs.remove(&tenant).unwrap_or_default();
             customer_report(customer, &tenant_costs, azure.remove(&tenant))
         })
-        .collect();
-    Report { customers }
+        .collect::<Result<_, _>>()?;
+    Ok(Report { customers })
 }
 
 /// Microsoft's licence costs: the subscriptions give each SKU its seats, GUIDs and name, the
 /// lines its amount.
-fn licence_costs(recon: &Recon, mapping: Option<&Mapping>) -> Costs {
+fn licence_costs(recon: &Recon, mapping: Option<&Mapping>) -> Result<Costs, TooLarge> {
     let mut costs = Costs::new();
     let mut lines_of: BTreeMap<&str, Vec<&ReconLine>> = BTreeMap::new();
     for line in &recon.lines {
@@ -158,11 +181,18 @@ fn licence_costs(recon: &Recon, mapping: Option<&Mapping>) -> Costs {
             continue;
         };
         let key = key_of(&subscription.sku_guids, &subscription.sku_id);
-        let cost = costs.entry(tenant).or_default().entry(key).or_default();
+        let cost = costs
+            .entry(tenant.clone())
+            .or_default()
+            .entry(key)
+            .or_default();
         let lines = lines_of
             .get(subscription.subscription_id.as_str())
             .map_or(&[][..], Vec::as_slice);
-        cost.seats += seats_charged(subscription.quantity, lines);
+        cost.seats = cost
+            .seats
+            .checked_add(seats_charged(subscription.quantity, lines))
+            .ok_or_else(|| TooLarge(format!("the seats Microsoft charges {tenant}")))?;
         cost.sku_ids.clone_from(&subscription.sku_guids);
         cost.name = subscription
             .sku_name
@@ -170,8 +200,8 @@ fn licence_costs(recon: &Recon, mapping: Option<&Mapping>) -> Costs {
             .or_else(|| subscription.product_name.clone())
             .unwrap_or_else(|| subscription.sku_id.clone());
     }
-    add_line_amounts(&mut costs, recon, mapping);
-    costs
+    add_line_amounts(&mut costs, recon, mapping)?;
+    Ok(costs)
 }
 
 /// The seats Microsoft charges a subscription for in the files: those after its last change
@@ -203,7 +233,11 @@ fn seats_charged(after_last_change: u32, lines: &[&ReconLine]) -> u64 {
 
 /// Adds each reconciliation line's amount to its SKU's cost, under the GUIDs of the
 /// subscription it belongs to.
-fn add_line_amounts(costs: &mut Costs, recon: &Recon, mapping: Option<&Mapping>) {
+fn add_line_amounts(
+    costs: &mut Costs,
+    recon: &Recon,
+    mapping: Option<&Mapping>,
+) -> Result<(), TooLarge> {
     let subscription_guids: BTreeMap<(&str, &str), &Vec<String>> = recon
         .subscriptions
         .iter()
@@ -232,18 +266,31 @@ fn add_line_amounts(costs: &mut Costs, recon: &Recon, mapping: Option<&Mapping>)
             .map(|g| (*g).clone())
             .unwrap_or_default();
         let key = key_of(&guids, &sku);
-        let cost = costs.entry(tenant).or_default().entry(key).or_default();
+        let what = || format!("what Microsoft charges {tenant} for `{sku}`");
+        let cost = costs
+            .entry(tenant.clone())
+            .or_default()
+            .entry(key)
+            .or_default();
         if cost.name.is_empty() {
             cost.name = line.sku_name.clone().unwrap_or_else(|| sku.clone());
             cost.sku_ids = guids;
         }
-        cost.amount += line.subtotal.or(line.total).unwrap_or_default();
+        add(
+            &mut cost.amount,
+            line.subtotal.or(line.total).unwrap_or_default(),
+            what,
+        )?;
         cost.currency = Some(line.currency.code().to_string());
     }
+    Ok(())
 }
 
 /// Microsoft's Azure usage cost per tenant (lower case).
-fn azure_costs(usage: &[CustomerUsage], mapping: Option<&Mapping>) -> BTreeMap<String, AzureCost> {
+fn azure_costs(
+    usage: &[CustomerUsage],
+    mapping: Option<&Mapping>,
+) -> Result<BTreeMap<String, AzureCost>, TooLarge> {
     let mut azure: BTreeMap<String, AzureCost> = BTreeMap::new();
     for row in usage {
         let Some(tenant) = tenant_of(
@@ -253,11 +300,12 @@ fn azure_costs(usage: &[CustomerUsage], mapping: Option<&Mapping>) -> BTreeMap<S
         ) else {
             continue;
         };
-        let entry = azure.entry(tenant).or_default();
-        entry.0 += row.row.cost.amount();
+        let what = || format!("the Azure usage of {tenant}");
+        let entry = azure.entry(tenant.clone()).or_default();
+        add(&mut entry.0, row.row.cost.amount(), what)?;
         entry.1 = Some(row.row.cost.currency().code().to_string());
     }
-    azure
+    Ok(azure)
 }
 
 /// One customer's rows: a row per SKU Microsoft charges for or the plan bills, then Azure.
@@ -265,21 +313,21 @@ fn customer_report(
     customer: &CustomerPlan,
     costs: &BTreeMap<String, Cost>,
     azure_cost: Option<AzureCost>,
-) -> CustomerReport {
-    let (billed, azure_billed) = plan_billing(customer);
-    let billed = match_cost_keys(billed, costs);
+) -> Result<CustomerReport, TooLarge> {
+    let (billed, azure_billed) = plan_billing(customer)?;
+    let billed = match_cost_keys(billed, costs)?;
     let mut rows = licence_rows(costs, &billed);
     rows.extend(azure_row(azure_cost, &azure_billed));
-    CustomerReport {
+    Ok(CustomerReport {
         customer: customer.customer.clone(),
         tenant: customer.tenant.clone(),
         rows,
-    }
+    })
 }
 
 /// What a customer's plan bills for Microsoft products: by SKU key (the line's GUIDs), and
 /// for Azure usage. Lines that resell nothing from Microsoft are left out.
-fn plan_billing(customer: &CustomerPlan) -> (BTreeMap<String, Billed>, Billed) {
+fn plan_billing(customer: &CustomerPlan) -> Result<(BTreeMap<String, Billed>, Billed), TooLarge> {
     let mut billed: BTreeMap<String, Billed> = BTreeMap::new();
     let mut azure_billed = Billed::default();
     for line in &customer.lines {
@@ -293,12 +341,16 @@ fn plan_billing(customer: &CustomerPlan) -> (BTreeMap<String, Billed>, Billed) {
         } else {
             billed.entry(key_of(&link.sku_ids, "")).or_default()
         };
-        target.amount += amount;
-        target.seats += line.quantity;
+        let what = || format!("what the plan bills {} for `{}`", customer.tenant, line.id);
+        add(&mut target.amount, amount, what)?;
+        target.seats = target
+            .seats
+            .checked_add(line.quantity)
+            .ok_or_else(|| TooLarge(what()))?;
         target.currency = Some(line.currency.code().to_string());
         target.lines.push(line.id.clone());
     }
-    (billed, azure_billed)
+    Ok((billed, azure_billed))
 }
 
 /// A row for every SKU key that Microsoft charges for or the plan bills, in key order.
@@ -349,7 +401,7 @@ fn azure_row(cost: Option<AzureCost>, billed: &Billed) -> Option<Row> {
 fn match_cost_keys(
     billed: BTreeMap<String, Billed>,
     costs: &BTreeMap<String, Cost>,
-) -> BTreeMap<String, Billed> {
+) -> Result<BTreeMap<String, Billed>, TooLarge> {
     let mut out: BTreeMap<String, Billed> = BTreeMap::new();
     for (key, bill) in billed {
         let guids: Vec<&str> = key.split(',').collect();
@@ -362,12 +414,16 @@ fn match_cost_keys(
             })
             .map_or(key, |(cost_key, _)| cost_key.clone());
         let merged = out.entry(cost_key).or_default();
-        merged.seats += bill.seats;
-        merged.amount += bill.amount;
+        let what = || format!("what the plan bills for `{}`", bill.lines.join("`, `"));
+        merged.seats = merged
+            .seats
+            .checked_add(bill.seats)
+            .ok_or_else(|| TooLarge(what()))?;
+        add(&mut merged.amount, bill.amount, what)?;
         merged.currency = merged.currency.take().or(bill.currency);
         merged.lines.extend(bill.lines);
     }
-    out
+    Ok(out)
 }
 
 /// A SKU's key: its GUIDs, lower case, sorted and joined with commas; `fallback` when it has
@@ -505,7 +561,7 @@ mod tests {
             ("b".to_string(), billed(1, 5, "USD", "l2")),
             ("z".to_string(), billed(1, 7, "USD", "l3")),
         ]);
-        let merged = match_cost_keys(plan, &costs);
+        let merged = match_cost_keys(plan, &costs).unwrap();
         let keys: Vec<&String> = merged.keys().collect();
         assert_eq!(keys, ["a,b", "z"]);
         let basic = &merged["a,b"];

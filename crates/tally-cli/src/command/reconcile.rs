@@ -87,7 +87,8 @@ pub(crate) fn run(args: ReconcileArgs) -> Result<(), Failure> {
         usage.extend(imported.rows);
     }
     let mapping = (!mapping.is_empty()).then_some(&mapping);
-    let report = tally_reconcile::reconcile(&plan, &recon, &usage, mapping);
+    let report = tally_reconcile::reconcile(&plan, &recon, &usage, mapping)
+        .map_err(|e| Failure::Data(e.to_string()))?;
     let text = if args.format == ReportFormat::Json {
         tally_reconcile::to_json(&report).map_err(|e| Failure::Usage(e.to_string()))?
     } else {
