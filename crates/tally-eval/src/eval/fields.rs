@@ -77,6 +77,7 @@ impl Evaluator<'_> {
             )),
             Field::SkuId
             | Field::Cost
+            | Field::TermCost
             | Field::Term
             | Field::BillingPlan
             | Field::TermStart
