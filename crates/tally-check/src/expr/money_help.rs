@@ -91,7 +91,7 @@ pub(super) fn money_and_number(refusal: Diagnostic, operands: &MoneyAndNumber<'_
 /// `cost * (1 + margin)`.
 fn percentage_help(operands: &MoneyAndNumber<'_>) -> String {
     let what = match operands.number.kind {
-        TExprKind::Percent(p) => percent(p),
+        TExprKind::Percent(p) => percent(p).unwrap_or_else(|| "a percentage".to_string()),
         _ => "a percentage".to_string(),
     };
     let intro = if operands.op == BinaryOp::Add {
@@ -139,14 +139,21 @@ fn rewritten(operands: &MoneyAndNumber<'_>) -> Option<Product> {
     } else {
         Decimal::NEGATIVE_ONE
     };
-    let factor = match operands.number.kind {
-        TExprKind::Percent(p) => percent(Decimal::ONE + sign * p),
-        TExprKind::Decimal(d) => (Decimal::ONE + sign * d).normalize().to_string(),
-        _ => {
-            let share = as_operand(operands.number_written);
-            format!("(1 {} {share})", if adding { "+" } else { "-" })
-        }
+    // `1 ± n` written out for a literal, unless it is past the decimal range: then, as for a
+    // name, `(1 ± n)`.
+    let one_plus = |n: Decimal| {
+        sign.checked_mul(n)
+            .and_then(|x| Decimal::ONE.checked_add(x))
     };
+    let factor = match operands.number.kind {
+        TExprKind::Percent(p) => one_plus(p).and_then(percent),
+        TExprKind::Decimal(d) => one_plus(d).map(|f| f.normalize().to_string()),
+        _ => None,
+    }
+    .unwrap_or_else(|| {
+        let share = as_operand(operands.number_written);
+        format!("(1 {} {share})", if adding { "+" } else { "-" })
+    });
     let money = as_operand(operands.money);
     let written = (money.len() + factor.len() <= SHOWN).then(|| format!("{money} * {factor}"));
     Some(Product { written, factor })
@@ -176,8 +183,10 @@ fn as_operand(expr: &Expr) -> String {
 }
 
 /// `0.15` → `15%`
-fn percent(fraction: Decimal) -> String {
-    format!("{}%", (fraction * Decimal::ONE_HUNDRED).normalize())
+/// `0.15` as `15%`; `None` past the decimal range.
+fn percent(fraction: Decimal) -> Option<String> {
+    let hundredths = fraction.checked_mul(Decimal::ONE_HUNDRED)?;
+    Some(format!("{}%", hundredths.normalize()))
 }
 
 #[cfg(test)]
