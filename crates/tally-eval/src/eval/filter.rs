@@ -1,10 +1,12 @@
 //! `collection where predicate`, with the record of which condition excluded whom.
 
+use super::groups::text_field;
 use super::ops::{same_text, truth};
 use super::{Ctx, Evaluator, InModule, Result, expected, unexpected};
 use crate::trace::{Exclusion, Filter, Step};
 use crate::value::Value;
 use std::borrow::Cow;
+use std::rc::Rc;
 use tally_ir::{BinaryOp, Field, Source, TExpr, TExprKind};
 
 impl Evaluator<'_> {
@@ -43,15 +45,35 @@ impl Evaluator<'_> {
             .collect();
         // Names cost a string per record: only an explanation shows them.
         let names = ctx.trace && self.names;
+        // A first condition `field == "text"` on the tenant's users is answered by the users'
+        // groups: only its members are visited, and everyone else failed it. An explanation
+        // names whom it excluded, so it visits everyone.
+        let grouped = match (&items, conditions.first()) {
+            (None, Some(first)) if !names => self.group_of(first),
+            _ => None,
+        };
+        let candidates: Box<dyn Iterator<Item = usize>> = match &grouped {
+            Some(members) => Box::new(members.iter().copied()),
+            None => Box::new(0..total),
+        };
+        let decided = match (&grouped, excluded.first_mut()) {
+            (Some(members), Some(first)) => {
+                first.count = total.saturating_sub(members.len());
+                1
+            }
+            _ => 0,
+        };
         let mut kept = Vec::new();
-        for index in 0..total {
+        for index in candidates {
             let Some(item) = visit(index) else {
                 break;
             };
-            let Some(failed) = self.first_failed(&conditions, &item, ctx)? else {
+            let rest = conditions.get(decided..).unwrap_or_default();
+            let Some(failed) = self.first_failed(rest, &item, ctx)? else {
                 kept.push(item.into_owned());
                 continue;
             };
+            let failed = failed + decided;
             match excluded.get_mut(failed) {
                 Some(exclusion) => {
                     exclusion.count += 1;
@@ -109,6 +131,16 @@ impl Evaluator<'_> {
         Ok(None)
     }
 
+    /// The users meeting `condition` when it is `field == "text"` (either way round) on a text
+    /// field of the tenant's users and their groups are worth building; `None` otherwise.
+    fn group_of(&mut self, condition: &TExpr) -> Option<Rc<[usize]>> {
+        let TExprKind::Binary(BinaryOp::Eq, left, right) = &condition.kind else {
+            return None;
+        };
+        let (field, text) = field_and_text(left, right)?;
+        self.user_groups.matching(&self.tenant.users, field, text)
+    }
+
     /// The commonest user conditions (`enabled`, `licensed`, `department == "Sales"`) decided
     /// straight from the user, with no value built: a filter runs them once per user. `None`
     /// for anything else, which is evaluated as usual (to the same answer).
@@ -117,10 +149,6 @@ impl Evaluator<'_> {
             return None;
         };
         let user = self.tenant.users.get(*index)?;
-        let field_of_element = |expr: &TExpr| match &expr.kind {
-            TExprKind::Field(base, field) if base.kind == TExprKind::Element => Some(*field),
-            _ => None,
-        };
         match &condition.kind {
             TExprKind::Field(..) => match field_of_element(condition)? {
                 Field::Enabled => Some(user.enabled),
@@ -128,25 +156,29 @@ impl Evaluator<'_> {
                 _ => None,
             },
             TExprKind::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne), left, right) => {
-                let (field, text) = match (&left.kind, &right.kind) {
-                    (_, TExprKind::Text(text)) => (field_of_element(left)?, text),
-                    (TExprKind::Text(text), _) => (field_of_element(right)?, text),
-                    _ => return None,
-                };
-                let value = match field {
-                    Field::UserId => user.id.as_str(),
-                    Field::Upn => user.upn.as_str(),
-                    Field::DisplayName => user.display_name.as_str(),
-                    Field::Department => user.department.as_deref().unwrap_or(""),
-                    Field::Office => user.office.as_deref().unwrap_or(""),
-                    Field::City => user.city.as_deref().unwrap_or(""),
-                    _ => return None,
-                };
-                let same = same_text(value, text);
+                let (field, text) = field_and_text(left, right)?;
+                let same = same_text(text_field(user, field)?, text);
                 Some(if *op == BinaryOp::Eq { same } else { !same })
             }
             _ => None,
         }
+    }
+}
+
+/// The field of the record being filtered that `expr` reads, if that is all it does.
+fn field_of_element(expr: &TExpr) -> Option<Field> {
+    match &expr.kind {
+        TExprKind::Field(base, field) if base.kind == TExprKind::Element => Some(*field),
+        _ => None,
+    }
+}
+
+/// The field and the text of a comparison `field == "text"` or `"text" == field`.
+fn field_and_text<'e>(left: &'e TExpr, right: &'e TExpr) -> Option<(Field, &'e str)> {
+    match (&left.kind, &right.kind) {
+        (_, TExprKind::Text(text)) => Some((field_of_element(left)?, text)),
+        (TExprKind::Text(text), _) => Some((field_of_element(right)?, text)),
+        _ => None,
     }
 }
 
@@ -345,6 +377,104 @@ mod tests {
             .unwrap();
             let quantities: Vec<_> = evaluation.lines.iter().map(|l| l.quantity).collect();
             assert_eq!(quantities[0], quantities[1], "{condition}");
+        }
+    }
+
+    /// Every filter step's summary of whom it kept and excluded, line by line.
+    fn filter_summaries(evaluation: &crate::Evaluation) -> Vec<String> {
+        let mut summaries = Vec::new();
+        for line in &evaluation.lines {
+            for (_, step) in &line.steps {
+                step.walk(&mut |s, _| {
+                    if let Some(filter) = &s.filter {
+                        summaries.push(filter.summary("users"));
+                    }
+                });
+            }
+        }
+        summaries
+    }
+
+    #[test]
+    fn filters_answered_by_groups_agree_with_visiting_every_user() {
+        // The first filter on a field scans; later ones read the field's groups. An
+        // explanation (names) always scans, so it is the reference for quantities and counts.
+        let conditions = [
+            "department == \"sales\"",
+            "department == \"SALES\" and enabled",
+            "\"Support\" == department and licensed",
+            "department == \"\"",
+            "department == \" sales \" and licensed and enabled",
+            "department == \"nobody\"",
+            "upn == \"ANA@contoso.com\"",
+            "city == \"\" and not enabled",
+        ];
+        let rules: String = conditions
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("l{i} qty = count(m365.users where {c}) price 1.00\n"))
+            .collect();
+        let fixture = Fixture::with_rules(&rules);
+        let run = |detail| {
+            super::super::evaluate_with(
+                &fixture.program,
+                &fixture.snapshot,
+                &fixture.period,
+                detail,
+            )
+            .unwrap()
+        };
+        let (grouped, scanned) = (
+            run(super::super::Detail::Steps),
+            run(super::super::Detail::Names),
+        );
+        let quantities =
+            |e: &crate::Evaluation| -> Vec<_> { e.lines.iter().map(|l| l.quantity).collect() };
+        assert_eq!(quantities(&grouped), quantities(&scanned));
+        assert_eq!(quantities(&grouped)[..3], [Some(2), Some(1), Some(1)]);
+        assert_eq!(filter_summaries(&grouped), filter_summaries(&scanned));
+        assert_eq!(
+            filter_summaries(&grouped)[1],
+            "1 of 4 users counted; 2 excluded by `department == \"SALES\"`, 1 excluded by `enabled`"
+        );
+    }
+
+    #[test]
+    fn texts_are_the_same_exactly_when_their_keys_are_equal() {
+        use super::super::ops::text_key;
+        let texts = [
+            "",
+            " ",
+            "sales",
+            "Sales",
+            " SALES ",
+            "sales\t",
+            "Sa les",
+            "straße",
+            "STRASSE",
+            "Straße",
+            "\u{212A}",
+            "k",
+            "K",
+            "İstanbul",
+            "istanbul",
+            "i̇stanbul",
+            "ÉCOLE",
+            "école",
+            "\u{00A0}x\u{00A0}",
+            "x",
+            "Ω",
+            "ω",
+            "\u{2126}",
+        ];
+        for x in texts {
+            for y in texts {
+                assert_eq!(
+                    same_text(x, y),
+                    text_key(x) == text_key(y),
+                    "{x:?} and {y:?}"
+                );
+            }
         }
     }
 }

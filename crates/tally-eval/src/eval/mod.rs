@@ -15,6 +15,7 @@ mod driver;
 mod expr;
 mod fields;
 mod filter;
+mod groups;
 mod line;
 mod ops;
 mod quantity;
@@ -88,6 +89,8 @@ struct Evaluator<'p> {
     steps: bool,
     /// Whether filters record who they excluded (for `explain`), not only how many.
     names: bool,
+    /// The users grouped by a text field, for filters on it.
+    user_groups: groups::UserGroups,
 }
 
 /// Where an expression is evaluated: its file, and the record a `where` is looking at.
@@ -139,6 +142,7 @@ impl<'p> Evaluator<'p> {
             lets: HashMap::new(),
             steps: detail != Detail::Amounts,
             names: detail == Detail::Names,
+            user_groups: groups::UserGroups::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 use super::{Ctx, Evaluator, InModule, Outcome, Result, expected, unexpected};
 use crate::trace::Step;
 use crate::value::{Value, kind, num};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use tally_diagnostics::{Code, Diagnostic, Span};
 use tally_ir::{BinaryOp, TExpr, UnaryOp};
@@ -179,11 +180,25 @@ pub(super) fn ordering(a: &Value, b: &Value, span: Span) -> Outcome<Ordering> {
 /// Text equality as rules mean it (see [`same`]), without allocating for ASCII text (directory
 /// data nearly always is: a filter compares a million departments).
 pub(super) fn same_text(x: &str, y: &str) -> bool {
+    // `text_key` must stay the key of this equality: change both together.
     let (x, y) = (x.trim(), y.trim());
     if x.is_ascii() && y.is_ascii() {
         x.eq_ignore_ascii_case(y)
     } else {
         x.to_lowercase() == y.to_lowercase()
+    }
+}
+
+/// The form of a text that [`same_text`] compares: two texts are the same exactly when their
+/// keys are equal, so texts can be grouped by key.
+pub(super) fn text_key(x: &str) -> Cow<'_, str> {
+    let x = x.trim();
+    if !x.is_ascii() {
+        Cow::Owned(x.to_lowercase())
+    } else if x.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(x.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(x)
     }
 }
 
