@@ -24,7 +24,7 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
 /// Writes `text` to `path` whole or not at all: into a new temporary file beside the target
 /// (a unique name per run, so concurrent writers never share one), flushed to disk, then
 /// renamed over it. A symbolic link is followed and its target replaced the same way; the
-/// target's permissions are kept. Devices and pipes (`-o /dev/null`) are written through,
+/// target's permissions are kept, and a new file gets the usual ones. Devices and pipes (`-o /dev/null`) are written through,
 /// since renaming over them would replace the device itself. On any failure the temporary
 /// file is removed and the target is untouched.
 pub(crate) fn write_whole(path: &Path, text: &str) -> Result<(), Failure> {
@@ -42,11 +42,17 @@ pub(crate) fn write_whole(path: &Path, text: &str) -> Result<(), Failure> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut temporary = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tally-tmp")
-        .tempfile_in(&directory)
-        .map_err(io)?;
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tally-tmp");
+    // A temporary file is private (0600), but a new output is an ordinary file: created as
+    // `std::fs::write` would create it, 0666 less the umask.
+    #[cfg(unix)]
+    if existing.is_none() {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut temporary = builder.tempfile_in(&directory).map_err(io)?;
     temporary.write_all(text.as_bytes()).map_err(io)?;
     if let Some(metadata) = &existing {
         temporary

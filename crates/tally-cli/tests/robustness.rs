@@ -94,6 +94,22 @@ fn twenty_concurrent_writers_of_one_plan_leave_one_complete_plan_and_no_temporar
 
 /// A usage export of `rows` rows, each its own aggregate (a resource group per row), so the
 /// snapshot is large and the import takes long enough to be killed in the middle.
+#[test]
+fn a_new_output_has_the_mode_of_any_new_file_not_the_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("new.json");
+    // The umask set here, so the expected mode does not depend on the machine's.
+    let args: Vec<String> = plan_args(&out).iter().map(|a| format!("'{a}'")).collect();
+    let status = Command::new("sh")
+        .current_dir(workspace())
+        .arg("-c")
+        .arg(format!("umask 027; exec '{TALLY}' {}", args.join(" ")))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(mode(&out), 0o640);
+}
+
 fn big_usage(dir: &Path, rows: usize) -> PathBuf {
     let example = fs::read_to_string(workspace().join("examples/imports/usage.csv")).unwrap();
     let mut lines = example.lines();
