@@ -24,16 +24,21 @@ impl From<tally_driver::Failure> for Failure {
 }
 
 pub(crate) fn code(result: Result<(), Failure>) -> ExitCode {
+    ExitCode::from(number(result))
+}
+
+/// The exit code as a number, having said why on standard error.
+pub(crate) fn number(result: Result<(), Failure>) -> u8 {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Reported) => ExitCode::from(1),
+        Ok(()) => 0,
+        Err(Failure::Reported) => 1,
         Err(Failure::Data(message)) => {
             eprintln!("error: {message}");
-            ExitCode::from(1)
+            1
         }
         Err(Failure::Usage(message)) => {
             eprintln!("error: {message}");
-            ExitCode::from(2)
+            2
         }
     }
 }

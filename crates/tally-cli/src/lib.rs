@@ -78,6 +78,25 @@ pub fn main() -> ExitCode {
     exit::code(result)
 }
 
+/// Runs `tally ARGS` on this thread (no worker thread, no panic hook) and returns its exit code,
+/// for fuzz targets and tests that check what a whole command leaves behind. Paths are taken
+/// as the binary takes them; what it prints goes where the binary's would.
+pub fn run_in_process<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let arguments =
+        std::iter::once(std::ffi::OsString::from("tally")).chain(args.into_iter().map(Into::into));
+    match Cli::try_parse_from(arguments) {
+        Ok(cli) => exit::number(run(cli)),
+        Err(e) => {
+            eprintln!("{e}");
+            2
+        }
+    }
+}
+
 /// A write past the file size limit (`ulimit -f`) raises SIGXFSZ, whose default action kills
 /// the process, leaving its temporary file behind and saying nothing. With a handler installed
 /// the write fails with "File too large" instead: the temporary file is removed, the target

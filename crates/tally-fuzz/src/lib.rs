@@ -10,7 +10,9 @@
 //!   errors are located;
 //! - a plan, a snapshot or an imported snapshot written as JSON is read back equal;
 //! - formatting is idempotent and keeps the meaning: a formatted file that checked clean checks
-//!   with the same diagnostics and plans to the same plan.
+//!   with the same diagnostics and plans to the same plan;
+//! - a whole command run with `-o` over an existing file (`outputs`) leaves it whole when it
+//!   succeeds and as it was when it fails, and no temporary file behind.
 //!
 //! `tests/fuzz.rs` drives the targets with bolero (a short run under `cargo test`, a long one by
 //! `BOLERO_RANDOM_ITERATIONS` or `cargo bolero`); each fuzz input is an edit program over a
@@ -19,6 +21,7 @@
 
 pub mod data;
 pub mod mutate;
+pub mod outputs;
 pub mod rules;
 pub mod seeds;
 
@@ -100,6 +103,11 @@ pub const TARGETS: &[Target] = &[
         name: "plan_json",
         seeds: seeds::plan_json,
         property: data::plan_json,
+    },
+    Target {
+        name: "outputs",
+        seeds: seeds::outputs,
+        property: outputs::commands,
     },
 ];
 

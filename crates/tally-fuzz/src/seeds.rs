@@ -374,3 +374,32 @@ pub fn plan_json() -> &'static Seeds {
         dictionary: JSON_WORDS,
     })
 }
+
+/// Every data file the outputs target gives its commands: each import format and snapshots.
+pub fn outputs() -> &'static Seeds {
+    static CELL: OnceLock<Seeds> = OnceLock::new();
+    once(&CELL, || {
+        let formats = [
+            graph_users(),
+            graph_skus(),
+            recon_csv(),
+            recon_json(),
+            usage_csv(),
+            usage_json(),
+            counts(),
+            mapping(),
+            price_list(),
+            snapshot(),
+        ];
+        Seeds {
+            files: formats.iter().flat_map(|s| s.files.clone()).collect(),
+            dictionary: data_words(),
+        }
+    })
+}
+
+/// The tokens of JSON and CSV together.
+fn data_words() -> &'static [&'static str] {
+    static WORDS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    WORDS.get_or_init(|| [JSON_WORDS, CSV_WORDS].concat())
+}

@@ -4,11 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 /// Inputs per target in the short run: the whole file costs well under a minute of CI.
 const SHORT_RUN: usize = 200;
 
 fn fuzz(name: &str, iterations: usize) {
     let target = tally_fuzz::target(name).expect("a known target");
+    // Counted here rather than trusted from the settings, so a long run's figure is the
+    // number of inputs that actually passed every property.
+    let passed = AtomicUsize::new(0);
     bolero::check!()
         .with_iterations(iterations)
         .with_max_len(512)
@@ -16,7 +21,12 @@ fn fuzz(name: &str, iterations: usize) {
             if let Err(why) = tally_fuzz::run(target, data) {
                 panic!("{why}");
             }
+            passed.fetch_add(1, Ordering::Relaxed);
         });
+    eprintln!(
+        "{name}: {} inputs, every property held",
+        passed.into_inner()
+    );
 }
 
 #[test]
@@ -77,4 +87,10 @@ fn price_list() {
 #[test]
 fn plan_json() {
     fuzz("plan_json", SHORT_RUN);
+}
+
+#[test]
+fn outputs() {
+    // Each input runs ten whole commands, each writing a file to disk.
+    fuzz("outputs", SHORT_RUN / 4);
 }
