@@ -4,16 +4,19 @@
 //! every request is checked against the document, and a request the real API would reject is
 //! recorded as a violation (tests assert there are none) and answered as ConnectWise would.
 
-use crate::faults::{Fault, Faults};
+use crate::conditions::{Clause, Field};
+use crate::fake_core::{FakeCore, core_methods};
+use crate::faults::{self, Fault, FaultWording};
 use crate::server::{Handler, Incoming, Outgoing, Reply, Server, encode};
-use crate::spec::{self, Spec};
+use crate::spec;
+use crate::wire::{date_time, day, number as num};
 use base64::Engine as _;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 /// The path every API URL starts with.
 pub const BASE_PATH: &str = "/v4_6_release/apis/3.0";
@@ -88,25 +91,28 @@ pub struct Credentials {
 }
 
 pub struct Fake {
-    state: Mutex<State>,
-    faults: Mutex<Faults>,
-    log: Mutex<Vec<Logged>>,
-    violations: Mutex<Vec<String>>,
+    core: FakeCore<State, Logged>,
     credentials: Credentials,
-    spec: &'static Spec,
-    today: Mutex<NaiveDate>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+/// ConnectWise's answers under a fault.
+const FAULT_WORDING: FaultWording = FaultWording {
+    rate_limited: || error_body("TooManyRequests", "Rate limit exceeded", None),
+    server_error: || error_body("ServerError", "An error occurred", None),
+    html_title: "ConnectWise - Site Maintenance",
+    wrong_shape: "{\"items\":[],\"count\":0}",
+};
 
-fn date_time(day: NaiveDate) -> String {
-    format!("{}T00:00:00Z", day.format("%Y-%m-%d"))
-}
+impl State {
+    fn new_id(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
 
-fn num(d: Decimal) -> Box<RawValue> {
-    RawValue::from_string(d.normalize().to_string()).unwrap_or_default()
+    /// The agreement of a path's `{parentId}`.
+    fn agreement(&self, id: Option<i64>) -> Option<&Agreement> {
+        self.agreements.iter().find(|a| Some(a.id) == id)
+    }
 }
 
 fn error_body(code: &str, message: &str, field: Option<&str>) -> String {
@@ -122,9 +128,12 @@ fn reply(status: u16, body: String) -> Reply {
     Reply::Send(Outgoing::json(status, body))
 }
 
-/// Parses ConnectWise dates: `2026-10-01T00:00:00Z` or `2026-10-01`.
-fn parse_day(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+/// 404, as ConnectWise answers for a record (`Agreement`) that is not there.
+fn not_found(record: &str) -> Reply {
+    reply(
+        404,
+        error_body("NotFound", &format!("{record} not found"), None),
+    )
 }
 
 fn exact(raw: &RawValue) -> Option<Decimal> {
@@ -207,17 +216,13 @@ const WRITABLE: &[&str] = &[
 
 impl Fake {
     pub fn new(credentials: Credentials, today: NaiveDate) -> Result<Fake, String> {
+        let state = State {
+            next_id: 1000,
+            ..State::default()
+        };
         Ok(Fake {
-            state: Mutex::new(State {
-                next_id: 1000,
-                ..State::default()
-            }),
-            faults: Mutex::new(Faults::none()),
-            log: Mutex::new(Vec::new()),
-            violations: Mutex::new(Vec::new()),
+            core: FakeCore::new(state, spec::connectwise()?, today),
             credentials,
-            spec: spec::connectwise()?,
-            today: Mutex::new(today),
         })
     }
 
@@ -226,44 +231,17 @@ impl Fake {
         Server::start(self.clone())
     }
 
-    pub fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
-    pub fn set_faults(&self, faults: Faults) {
-        *lock(&self.faults) = faults;
-    }
-
-    pub fn set_today(&self, today: NaiveDate) {
-        *lock(&self.today) = today;
-    }
-
-    pub fn log(&self) -> Vec<Logged> {
-        lock(&self.log).clone()
-    }
-
-    pub fn clear_log(&self) {
-        lock(&self.log).clear();
-    }
+    core_methods!(State, Logged);
 
     /// Requests that changed something (POST, PATCH, PUT, DELETE) and were answered 2xx or
     /// carried out under a fault.
     pub fn writes(&self) -> usize {
-        lock(&self.log).iter().filter(|l| l.method != "GET").count()
-    }
-
-    pub fn violations(&self) -> Vec<String> {
-        lock(&self.violations).clone()
-    }
-
-    fn violation(&self, request: &Incoming, problem: &str) {
-        lock(&self.violations).push(format!("{} {}: {problem}", request.method, request.path));
+        self.core.count_logged(|l| l.method != "GET")
     }
 
     pub fn add_company(&self, identifier: &str, name: &str) -> i64 {
         let mut state = self.state();
-        state.next_id += 1;
-        let id = state.next_id;
+        let id = state.new_id();
         state.companies.push(Company {
             id,
             identifier: identifier.into(),
@@ -274,8 +252,7 @@ impl Fake {
 
     pub fn add_agreement(&self, company: &str, name: &str, bill_start: NaiveDate) -> i64 {
         let mut state = self.state();
-        state.next_id += 1;
-        let id = state.next_id;
+        let id = state.new_id();
         state.agreements.push(Agreement {
             id,
             name: name.into(),
@@ -290,8 +267,7 @@ impl Fake {
 
     pub fn add_catalog_item(&self, identifier: &str, price: Decimal) -> i64 {
         let mut state = self.state();
-        state.next_id += 1;
-        let id = state.next_id;
+        let id = state.new_id();
         state.catalogue.push(CatalogItem {
             id,
             identifier: identifier.into(),
@@ -312,8 +288,7 @@ impl Fake {
         text: &str,
     ) -> i64 {
         let mut state = self.state();
-        state.next_id += 1;
-        let id = state.next_id;
+        let id = state.new_id();
         let product_id = state
             .catalogue
             .iter()
@@ -369,7 +344,7 @@ impl Fake {
         }
         // The document holds read operations only; writes are checked against the component
         // schemas below, on paths whose collection or item the document has.
-        let operation = match self.spec.operation(&request.method, path) {
+        let operation = match self.core.spec.operation(&request.method, path) {
             Ok(op) => op,
             Err(problem) => {
                 self.violation(request, &problem);
@@ -377,7 +352,12 @@ impl Fake {
             }
         };
         let template = operation.template.to_string();
-        let get_op = self.spec.operation("GET", path).ok().and_then(|o| o.op);
+        let get_op = self
+            .core
+            .spec
+            .operation("GET", path)
+            .ok()
+            .and_then(|o| o.op);
         // Required headers and declared query parameters: from the operation, or for a write
         // from the GET of the same path (its headers, `clientId`, are the API's own).
         if let Some(op) = operation.op.or(get_op) {
@@ -386,7 +366,10 @@ impl Fake {
             } else {
                 Vec::new()
             };
-            let problems = self.spec.check_parameters(op, &query, &request.headers);
+            let problems = self
+                .core
+                .spec
+                .check_parameters(op, &query, &request.headers);
             if !problems.is_empty() {
                 let text = problems.join("; ");
                 self.violation(request, &text);
@@ -486,7 +469,7 @@ impl Fake {
         Reply::Send(out)
     }
 
-    fn conditions(&self, request: &Incoming) -> Result<Vec<crate::conditions::Clause>, Reply> {
+    fn conditions(&self, request: &Incoming) -> Result<Vec<Clause>, Reply> {
         match request.query_value("conditions") {
             None => Ok(Vec::new()),
             Some(text) => crate::conditions::parse(text).map_err(|problem| {
@@ -505,46 +488,39 @@ impl Fake {
             Err(r) => return r,
         };
         let state = self.state();
-        let mut items = Vec::new();
-        for a in &state.agreements {
-            let company = state.companies.iter().find(|c| c.identifier == a.company);
-            let field = |name: &str| -> Option<crate::conditions::Field> {
-                use crate::conditions::Field;
-                Some(match name.to_lowercase().as_str() {
+        let company = |a: &Agreement| state.companies.iter().find(|c| c.identifier == a.company);
+        let items = matching(
+            &clauses,
+            &state.agreements,
+            |a, name| {
+                Some(match name {
                     "id" => Field::Num(Decimal::from(a.id)),
                     "name" => Field::Text(a.name.clone()),
                     "company/identifier" => Field::Text(a.company.clone()),
-                    "company/id" => Field::Num(Decimal::from(company?.id)),
+                    "company/id" => Field::Num(Decimal::from(company(a)?.id)),
                     "cancelledflag" => Field::Bool(a.cancelled),
                     _ => return None,
                 })
-            };
-            match crate::conditions::matches(&clauses, &field) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(problem) => {
-                    drop(state);
-                    self.violation(request, &problem);
-                    return reply(400, error_body("InvalidObject", &problem, None));
-                }
-            }
-            let json = serde_json::json!({
-                "id": a.id,
-                "name": a.name,
-                "type": {"id": 1, "name": "Managed Services"},
-                "company": {"id": company.map(|c| c.id).unwrap_or(0), "identifier": a.company, "name": company.map(|c| c.name.clone()).unwrap_or_default()},
-                "contact": {"id": 1, "name": "Accounts"},
-                "cancelledFlag": a.cancelled,
-                "billStartDate": date_time(a.bill_start),
-                "prorateFlag": a.prorate,
-                "agreementStatus": if a.cancelled { "Cancelled" } else { "Active" },
-                "_info": {"lastUpdated": date_time(*lock(&self.today))}
-            });
-            items.push(json.to_string());
-        }
+            },
+            |a| {
+                let company = company(a);
+                serde_json::json!({
+                    "id": a.id,
+                    "name": a.name,
+                    "type": {"id": 1, "name": "Managed Services"},
+                    "company": {"id": company.map(|c| c.id).unwrap_or(0), "identifier": a.company, "name": company.map(|c| c.name.clone()).unwrap_or_default()},
+                    "contact": {"id": 1, "name": "Accounts"},
+                    "cancelledFlag": a.cancelled,
+                    "billStartDate": date_time(a.bill_start),
+                    "prorateFlag": a.prorate,
+                    "agreementStatus": if a.cancelled { "Cancelled" } else { "Active" },
+                    "_info": {"lastUpdated": date_time(self.core.today())}
+                })
+                .to_string()
+            },
+        );
         drop(state);
-        self.check_answer("Agreement", &items);
-        self.page(request, path, items)
+        self.list_page(request, path, "Agreement", items)
     }
 
     fn addition_json(&self, a: &Addition) -> String {
@@ -564,24 +540,9 @@ impl Fake {
             description: &a.description,
             ext_price: num(a.quantity * a.unit_price),
             agreement_status: "Active",
-            info: serde_json::json!({"lastUpdated": date_time(*lock(&self.today))}),
+            info: serde_json::json!({"lastUpdated": date_time(self.core.today())}),
         };
         serde_json::to_string(&json).unwrap_or_default()
-    }
-
-    /// The fake's own answers must fit the document too.
-    fn check_answer(&self, schema: &str, items: &[String]) {
-        for item in items.iter().take(3) {
-            if let Ok(value) = serde_json::from_str::<Value>(item) {
-                let problems = self.spec.validate_named(schema, &value);
-                if !problems.is_empty() {
-                    lock(&self.violations).push(format!(
-                        "the fake's own {schema} answer: {}",
-                        problems.join("; ")
-                    ));
-                }
-            }
-        }
     }
 
     fn list_additions(&self, request: &Incoming, path: &str, agreement: Option<i64>) -> Reply {
@@ -590,19 +551,17 @@ impl Fake {
             Err(r) => return r,
         };
         let state = self.state();
-        let Some(agreement) = agreement.and_then(|id| state.agreements.iter().find(|a| a.id == id))
-        else {
-            return reply(404, error_body("NotFound", "Agreement not found", None));
+        let Some(agreement) = state.agreement(agreement) else {
+            return not_found("Agreement");
         };
-        let mut items = Vec::new();
-        for a in state
-            .additions
-            .iter()
-            .filter(|a| a.agreement_id == agreement.id)
-        {
-            let field = |name: &str| -> Option<crate::conditions::Field> {
-                use crate::conditions::Field;
-                Some(match name.to_lowercase().as_str() {
+        let items = matching(
+            &clauses,
+            state
+                .additions
+                .iter()
+                .filter(|a| a.agreement_id == agreement.id),
+            |a, name| {
+                Some(match name {
                     "id" => Field::Num(Decimal::from(a.id)),
                     "product/identifier" => Field::Text(a.product.clone()),
                     "cancelleddate" => a
@@ -611,20 +570,11 @@ impl Fake {
                         .unwrap_or(Field::Null),
                     _ => return None,
                 })
-            };
-            match crate::conditions::matches(&clauses, &field) {
-                Ok(true) => items.push(self.addition_json(a)),
-                Ok(false) => {}
-                Err(problem) => {
-                    drop(state);
-                    self.violation(request, &problem);
-                    return reply(400, error_body("InvalidObject", &problem, None));
-                }
-            }
-        }
+            },
+            |a| self.addition_json(a),
+        );
         drop(state);
-        self.check_answer("Addition", &items);
-        self.page(request, path, items)
+        self.list_page(request, path, "Addition", items)
     }
 
     fn list_catalogue(&self, request: &Incoming, path: &str) -> Reply {
@@ -633,40 +583,55 @@ impl Fake {
             Err(r) => return r,
         };
         let state = self.state();
-        let mut items = Vec::new();
-        for c in &state.catalogue {
-            let field = |name: &str| -> Option<crate::conditions::Field> {
-                use crate::conditions::Field;
-                Some(match name.to_lowercase().as_str() {
+        let items = matching(
+            &clauses,
+            &state.catalogue,
+            |c, name| {
+                Some(match name {
                     "id" => Field::Num(Decimal::from(c.id)),
                     "identifier" => Field::Text(c.identifier.clone()),
                     "inactiveflag" => Field::Bool(c.inactive),
                     _ => return None,
                 })
-            };
-            match crate::conditions::matches(&clauses, &field) {
-                Ok(true) => {
-                    items.push(format!(
-                        "{{\"id\":{},\"identifier\":{},\"description\":{},\"inactiveFlag\":{},\"subcategory\":{{\"id\":1,\"name\":\"Services\"}},\"type\":{{\"id\":1,\"name\":\"Service\"}},\"customerDescription\":{},\"price\":{},\"cost\":0}}",
-                        c.id,
-                        Value::from(c.identifier.clone()),
-                        Value::from(c.description.clone()),
-                        c.inactive,
-                        Value::from(c.description.clone()),
-                        num(c.price).get()
-                    ));
-                }
-                Ok(false) => {}
-                Err(problem) => {
-                    drop(state);
-                    self.violation(request, &problem);
-                    return reply(400, error_body("InvalidObject", &problem, None));
-                }
-            }
-        }
+            },
+            |c| {
+                format!(
+                    "{{\"id\":{},\"identifier\":{},\"description\":{},\"inactiveFlag\":{},\"subcategory\":{{\"id\":1,\"name\":\"Services\"}},\"type\":{{\"id\":1,\"name\":\"Service\"}},\"customerDescription\":{},\"price\":{},\"cost\":0}}",
+                    c.id,
+                    Value::from(c.identifier.clone()),
+                    Value::from(c.description.clone()),
+                    c.inactive,
+                    Value::from(c.description.clone()),
+                    num(c.price).get()
+                )
+            },
+        );
         drop(state);
-        self.check_answer("CatalogItem", &items);
-        self.page(request, path, items)
+        self.list_page(request, path, "CatalogItem", items)
+    }
+
+    /// A page of a list's records that passed its `conditions` (checked against the document's
+    /// `schema`); a condition that cannot be evaluated is refused.
+    fn list_page(
+        &self,
+        request: &Incoming,
+        path: &str,
+        schema: &str,
+        items: Result<Vec<String>, String>,
+    ) -> Reply {
+        match items {
+            Ok(items) => {
+                self.core.check_answer(schema, &items);
+                self.page(request, path, items)
+            }
+            Err(problem) => self.invalid(request, &problem, None),
+        }
+    }
+
+    /// A write's body as JSON; anything else is refused.
+    fn json_body(&self, request: &Incoming) -> Result<Value, Reply> {
+        serde_json::from_str(&request.body)
+            .map_err(|e| self.invalid(request, &format!("the body is not JSON: {e}"), None))
     }
 
     fn invalid(&self, request: &Incoming, message: &str, field: Option<&str>) -> Reply {
@@ -714,11 +679,11 @@ impl Fake {
     }
 
     fn create(&self, request: &Incoming, agreement: Option<i64>) -> Reply {
-        let value: Value = match serde_json::from_str(&request.body) {
+        let value = match self.json_body(request) {
             Ok(v) => v,
-            Err(e) => return self.invalid(request, &format!("the body is not JSON: {e}"), None),
+            Err(r) => return r,
         };
-        let problems = self.spec.validate_named("Addition", &value);
+        let problems = self.core.spec.validate_named("Addition", &value);
         if !problems.is_empty() {
             return self.invalid(request, &problems.join("; "), None);
         }
@@ -730,12 +695,9 @@ impl Fake {
             Err(e) => return self.invalid(request, &format!("body: {e}"), None),
         };
         let mut state = self.state();
-        let Some(agreement) = agreement
-            .and_then(|id| state.agreements.iter().find(|a| a.id == id))
-            .cloned()
-        else {
+        let Some(agreement) = state.agreement(agreement).cloned() else {
             drop(state);
-            return reply(404, error_body("NotFound", "Agreement not found", None));
+            return not_found("Agreement");
         };
         let product = state.catalogue.iter().find(|c| {
             !c.inactive
@@ -774,12 +736,11 @@ impl Fake {
         let effective = body
             .effective_date
             .as_deref()
-            .and_then(parse_day)
+            .and_then(day)
             .unwrap_or(agreement.bill_start);
-        let cancelled = body.cancelled_date.as_deref().and_then(parse_day);
-        state.next_id += 1;
+        let cancelled = body.cancelled_date.as_deref().and_then(day);
         let addition = Addition {
-            id: state.next_id,
+            id: state.new_id(),
             agreement_id: agreement.id,
             product_id: product.id,
             product: product.identifier.clone(),
@@ -808,9 +769,9 @@ impl Fake {
     }
 
     fn patch(&self, request: &Incoming, agreement: Option<i64>, id: Option<i64>) -> Reply {
-        let value: Value = match serde_json::from_str(&request.body) {
+        let value = match self.json_body(request) {
             Ok(v) => v,
-            Err(e) => return self.invalid(request, &format!("the body is not JSON: {e}"), None),
+            Err(r) => return r,
         };
         if !value.is_array() {
             return self.invalid(
@@ -824,12 +785,9 @@ impl Fake {
             Err(e) => return self.invalid(request, &format!("operations: {e}"), None),
         };
         let mut state = self.state();
-        let Some(agreement) = agreement
-            .and_then(|id| state.agreements.iter().find(|a| a.id == id))
-            .cloned()
-        else {
+        let Some(agreement) = state.agreement(agreement).cloned() else {
             drop(state);
-            return reply(404, error_body("NotFound", "Agreement not found", None));
+            return not_found("Agreement");
         };
         let Some(index) = state
             .additions
@@ -837,7 +795,7 @@ impl Fake {
             .position(|a| Some(a.id) == id && a.agreement_id == agreement.id)
         else {
             drop(state);
-            return reply(404, error_body("NotFound", "Addition not found", None));
+            return not_found("Addition");
         };
         let mut addition = state.additions[index].clone();
         for (i, op) in ops.iter().enumerate() {
@@ -853,7 +811,7 @@ impl Fake {
                     None,
                 );
             }
-            let Some(name) = self.spec.property_name("Addition", path) else {
+            let Some(name) = self.core.spec.property_name("Addition", path) else {
                 drop(state);
                 return self.invalid(
                     request,
@@ -874,9 +832,9 @@ impl Fake {
                 return self.invalid(request, &format!("operation {i}: no value"), Some(&name));
             };
             let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-            if let Some(schema) = self.spec.property("Addition", &name) {
+            if let Some(schema) = self.core.spec.property("Addition", &name) {
                 let schema = schema.clone();
-                let problems = self.spec.validate(&schema, &value);
+                let problems = self.core.spec.validate(&schema, &value);
                 if !problems.is_empty() {
                     drop(state);
                     return self.invalid(
@@ -890,12 +848,9 @@ impl Fake {
             match name.as_str() {
                 "quantity" => addition.quantity = exact(raw).unwrap_or(addition.quantity),
                 "unitPrice" => addition.unit_price = exact(raw).unwrap_or(addition.unit_price),
-                "cancelledDate" => addition.cancelled = text.as_deref().and_then(parse_day),
+                "cancelledDate" => addition.cancelled = text.as_deref().and_then(day),
                 "effectiveDate" => {
-                    addition.effective = text
-                        .as_deref()
-                        .and_then(parse_day)
-                        .unwrap_or(addition.effective)
+                    addition.effective = text.as_deref().and_then(day).unwrap_or(addition.effective)
                 }
                 "invoiceDescription" => addition.invoice_description = text.unwrap_or_default(),
                 "description" => addition.description = text.unwrap_or_default(),
@@ -914,63 +869,34 @@ impl Fake {
     }
 }
 
+/// The records passing `clauses`, written as JSON by `json`; `field` reads a record's field by
+/// its lowercase name. A clause that cannot be evaluated is the error.
+fn matching<'a, T: 'a>(
+    clauses: &[Clause],
+    records: impl IntoIterator<Item = &'a T>,
+    field: impl Fn(&T, &str) -> Option<Field>,
+    json: impl Fn(&T) -> String,
+) -> Result<Vec<String>, String> {
+    let mut items = Vec::new();
+    for record in records {
+        let named = |name: &str| field(record, &name.to_lowercase());
+        if crate::conditions::matches(clauses, &named)? {
+            items.push(json(record));
+        }
+    }
+    Ok(items)
+}
+
 impl Handler for Fake {
     fn handle(&self, request: &Incoming) -> Reply {
-        let is_write = request.method != "GET";
-        let fault = lock(&self.faults).next(is_write);
-        let logged = |status: Option<u16>| {
-            lock(&self.log).push(Logged {
-                method: request.method.clone(),
-                path: request.path.clone(),
-                status,
-                fault,
-            });
-        };
-        let outcome = match fault {
-            None => self.route(request),
-            Some(Fault::RateLimit { retry_after }) => {
-                let mut out = Outgoing::json(429, error_body("TooManyRequests", "Rate limit exceeded", None));
-                out.headers.push(("Retry-After".into(), retry_after.to_string()));
-                Reply::Send(out)
-            }
-            Some(Fault::Status(status)) => reply(status, error_body("ServerError", "An error occurred", None)),
-            Some(Fault::StatusAfterCommit(status)) => {
-                let _ = self.route(request);
-                reply(status, error_body("ServerError", "An error occurred", None))
-            }
-            Some(Fault::Slow { millis }) => {
-                std::thread::sleep(std::time::Duration::from_millis(millis));
-                self.route(request)
-            }
-            Some(Fault::DropBeforeCommit) => Reply::Drop,
-            Some(Fault::DropAfterCommit) => {
-                let _ = self.route(request);
-                Reply::Drop
-            }
-            Some(Fault::Html) => Reply::Send(Outgoing {
-                status: 200,
-                headers: vec![("Content-Type".into(), "text/html".into())],
-                body: "<!DOCTYPE html><html><head><title>ConnectWise - Site Maintenance</title></head><body>Back soon</body></html>".into(),
-            }),
-            Some(Fault::Truncated) => match self.route(request) {
-                Reply::Send(out) => {
-                    let half = out.body.len() / 2;
-                    Reply::Truncate(out, half)
-                }
-                other => other,
-            },
-            Some(Fault::WrongShape) => reply(200, "{\"items\":[],\"count\":0}".into()),
-            Some(Fault::HoldAfterCommit) => {
-                let _ = self.route(request);
-                Reply::Hold
-            }
-            Some(Fault::HoldBeforeCommit) => Reply::Hold,
-        };
-        let status = match &outcome {
-            Reply::Send(out) | Reply::Truncate(out, _) => Some(out.status),
-            Reply::Drop | Reply::Hold => None,
-        };
-        logged(status);
+        let fault = self.core.next_fault(request.method != "GET");
+        let outcome = faults::dispatch(fault, &FAULT_WORDING, || self.route(request));
+        self.core.record(Logged {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            status: outcome.status(),
+            fault,
+        });
         outcome
     }
 }

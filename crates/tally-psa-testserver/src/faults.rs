@@ -1,7 +1,9 @@
 //! Fault injection: what a test server does instead of answering normally, scheduled by request
 //! number or write number, or drawn at random from a seed.
 
+use crate::server::{Outgoing, Reply};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -76,12 +78,18 @@ impl RandomFaults {
     }
 
     fn next(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        splitmix(&mut self.state)
     }
+}
+
+/// The next number of a SplitMix64 sequence: deterministic for a seed, so a failing schedule
+/// can be run again.
+pub(crate) fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 impl Faults {
@@ -120,5 +128,73 @@ impl Faults {
 
     pub fn writes(&self) -> u64 {
         self.writes
+    }
+}
+
+/// How one fake words the answers a fault puts in place of its own, as its vendor would.
+pub(crate) struct FaultWording {
+    /// The body of a 429.
+    pub(crate) rate_limited: fn() -> String,
+    /// The body of a 5xx, whether or not the request was carried out.
+    pub(crate) server_error: fn() -> String,
+    /// The title of the HTML page (a proxy's, a maintenance page) answered 200 instead of JSON.
+    pub(crate) html_title: &'static str,
+    /// A JSON answer of the wrong shape for every request.
+    pub(crate) wrong_shape: &'static str,
+}
+
+/// What a fake answers under `fault`: `route` carries the request out and answers as the fake
+/// normally does. A fault answers in its place, before or after carrying the request out.
+pub(crate) fn dispatch(
+    fault: Option<Fault>,
+    wording: &FaultWording,
+    mut route: impl FnMut() -> Reply,
+) -> Reply {
+    let json = |status: u16, body: String| Reply::Send(Outgoing::json(status, body));
+    let Some(fault) = fault else {
+        return route();
+    };
+    match fault {
+        Fault::RateLimit { retry_after } => {
+            let mut out = Outgoing::json(429, (wording.rate_limited)());
+            out.headers
+                .push(("Retry-After".into(), retry_after.to_string()));
+            Reply::Send(out)
+        }
+        Fault::Status(status) => json(status, (wording.server_error)()),
+        Fault::StatusAfterCommit(status) => {
+            let _ = route();
+            json(status, (wording.server_error)())
+        }
+        Fault::Slow { millis } => {
+            std::thread::sleep(Duration::from_millis(millis));
+            route()
+        }
+        Fault::DropBeforeCommit => Reply::Drop,
+        Fault::DropAfterCommit => {
+            let _ = route();
+            Reply::Drop
+        }
+        Fault::Html => Reply::Send(Outgoing {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: format!(
+                "<!DOCTYPE html><html><head><title>{}</title></head><body>Back soon</body></html>",
+                wording.html_title
+            ),
+        }),
+        Fault::Truncated => match route() {
+            Reply::Send(out) => {
+                let half = out.body.len() / 2;
+                Reply::Truncate(out, half)
+            }
+            other => other,
+        },
+        Fault::WrongShape => json(200, wording.wrong_shape.into()),
+        Fault::HoldAfterCommit => {
+            let _ = route();
+            Reply::Hold
+        }
+        Fault::HoldBeforeCommit => Reply::Hold,
     }
 }

@@ -8,10 +8,12 @@
 pub mod autotask;
 pub mod conditions;
 pub mod connectwise;
+mod fake_core;
 pub mod faults;
 pub mod halopsa;
 pub mod server;
 pub mod spec;
+mod wire;
 
 pub use faults::{Fault, Faults, RandomFaults};
 pub use server::Server;

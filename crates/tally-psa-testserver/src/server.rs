@@ -71,6 +71,16 @@ pub enum Reply {
     Hold,
 }
 
+impl Reply {
+    /// The status answered, if an answer is sent at all.
+    pub(crate) fn status(&self) -> Option<u16> {
+        match self {
+            Reply::Send(out) | Reply::Truncate(out, _) => Some(out.status),
+            Reply::Drop | Reply::Hold => None,
+        }
+    }
+}
+
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, request: &Incoming) -> Reply;
 }

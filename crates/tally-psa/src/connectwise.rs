@@ -10,16 +10,21 @@
 //! - Ownership: an addition Tally creates carries `tally:<plan line id>` in its `description`
 //!   (the internal text); the customer reads `invoiceDescription`.
 
+use crate::adapter_common::answers::{RefusedCredentials, Wording, check_status, fetch_json};
+use crate::adapter_common::dates::{date_time, day};
+use crate::adapter_common::journaled_write::{expect_status, send_journaled};
+use crate::adapter_common::line_change::LineChange;
+use crate::adapter_common::{
+    self, agreement_id, lock, owned_key, owned_marker, pause_before_retry, request_body,
+};
 use crate::answer::{encode, next_link, parse};
 use crate::config::{ConnectWiseConfig, Credentials};
-use crate::desired::cancel_day;
-use crate::error::{PsaError, Redactor, RequestError, excerpt};
+use crate::error::{PsaError, Redactor, excerpt};
 use crate::exact;
 use crate::http::{Answer, Http, Method, Observer, Request};
-use crate::model::{Action, CatalogueItem, Change, CustomerTarget, RemoteLine, RemoteState};
+use crate::model::{CatalogueItem, Change, CustomerTarget, RemoteLine, RemoteState};
 use crate::push::{Psa, WriteLog};
 use base64::Engine as _;
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -28,7 +33,7 @@ use std::sync::Mutex;
 
 const NAME: &str = "ConnectWise";
 /// The prefix of the `description` of an addition Tally owns.
-pub const KEY_PREFIX: &str = "tally:";
+pub const KEY_PREFIX: &str = adapter_common::KEY_PREFIX;
 const PAGE_SIZE: u32 = 1000;
 /// A safety stop for paging that never ends.
 const MAX_PAGES: usize = 10_000;
@@ -120,13 +125,13 @@ struct PatchOp {
     value: Box<RawValue>,
 }
 
-fn date_time(day: NaiveDate) -> String {
-    format!("{}T00:00:00Z", day.format("%Y-%m-%d"))
-}
-
-fn day(text: &Option<String>) -> Option<NaiveDate> {
-    let text = text.as_deref()?;
-    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+/// A JSON-Patch operation setting `path` to `value`.
+fn replace(path: &'static str, value: Box<RawValue>) -> PatchOp {
+    PatchOp {
+        op: "replace",
+        path,
+        value,
+    }
 }
 
 fn string(text: &str) -> Box<RawValue> {
@@ -134,6 +139,31 @@ fn string(text: &str) -> Box<RawValue> {
         .ok()
         .and_then(|t| RawValue::from_string(t).ok())
         .unwrap_or_else(|| exact::number(Decimal::ZERO))
+}
+
+/// What ConnectWise's error body says, in one line: its code and message and each field's
+/// complaint, else an excerpt.
+fn error_detail(body: &str) -> String {
+    match serde_json::from_str::<ErrorBody>(body) {
+        Ok(body) => {
+            let mut text = format!(
+                "{} {}",
+                body.code.unwrap_or_default(),
+                body.message.unwrap_or_default()
+            )
+            .trim()
+            .to_string();
+            for item in body.errors {
+                text.push_str(&format!(
+                    "; {}: {}",
+                    item.field.unwrap_or_else(|| "-".into()),
+                    item.message.unwrap_or_default()
+                ));
+            }
+            text
+        }
+        Err(_) => excerpt(body, 120),
+    }
 }
 
 /// A ConnectWise `conditions` string literal.
@@ -184,57 +214,15 @@ impl ConnectWise {
         }
     }
 
-    /// Turns a non-2xx answer into an error: credentials refused name their variables; the
-    /// PSA's error body is quoted.
-    fn check(&self, request: &Request, answer: Answer) -> Result<Answer, PsaError> {
-        match answer.status {
-            200..=299 => Ok(answer),
-            401 => Err(PsaError::Credential(self.http.clean(&format!(
-                "{NAME} refused the credentials (401) for `{}`: check `{}` and `{}` (company_id `{}`)",
-                self.http.describe(request),
-                self.config.public_key_env,
-                self.config.private_key_env,
-                self.config.company_id
-            )))),
-            status => {
-                let detail = match serde_json::from_str::<ErrorBody>(&answer.body) {
-                    Ok(body) => {
-                        let mut text = format!(
-                            "{} {}",
-                            body.code.unwrap_or_default(),
-                            body.message.unwrap_or_default()
-                        )
-                        .trim()
-                        .to_string();
-                        for item in body.errors {
-                            text.push_str(&format!(
-                                "; {}: {}",
-                                item.field.unwrap_or_else(|| "-".into()),
-                                item.message.unwrap_or_default()
-                            ));
-                        }
-                        text
-                    }
-                    Err(_) => excerpt(&answer.body, 120),
-                };
-                Err(self
-                    .http
-                    .error(request, format!("status {status}: {detail}"))
-                    .into())
-            }
+    /// A 401 names the key variables and the company; ConnectWise's error body is quoted.
+    fn wording(&self) -> Wording<'_> {
+        Wording {
+            refused: Some(RefusedCredentials {
+                variables: [&self.config.public_key_env, &self.config.private_key_env],
+                account: ("company_id", &self.config.company_id),
+            }),
+            detail: error_detail,
         }
-    }
-
-    fn get_json<T: serde::de::DeserializeOwned>(
-        &self,
-        request: &Request,
-        expected: &str,
-    ) -> Result<(T, Answer), PsaError> {
-        let answer = self.http.send(request)?;
-        let answer = self.check(request, answer)?;
-        let value = parse(answer.status, &answer.body, expected)
-            .map_err(|problem| PsaError::from(self.http.error(request, problem)))?;
-        Ok((value, answer))
     }
 
     /// Every page of a list, following `Link: <…>; rel="next"`.
@@ -259,7 +247,8 @@ impl ConnectWise {
                     )
                     .into());
             }
-            let (items, answer): (Vec<T>, Answer) = self.get_json(&request, expected)?;
+            let (items, answer): (Vec<T>, Answer) =
+                fetch_json(&self.http, &request, &self.wording(), expected)?;
             let empty = items.is_empty();
             all.extend(items);
             if let Some(link) = answer.header("Link").and_then(next_link) {
@@ -285,7 +274,7 @@ impl ConnectWise {
 
     fn catalogue(&self, products: &[String]) -> Result<BTreeMap<String, CatalogueItem>, PsaError> {
         let missing: Vec<String> = {
-            let cache = self.catalogue.lock().unwrap_or_else(|e| e.into_inner());
+            let cache = lock(&self.catalogue);
             products
                 .iter()
                 .filter(|p| !cache.contains_key(*p))
@@ -302,7 +291,7 @@ impl ConnectWise {
                 &format!("/procurement/catalog?conditions={}", encode(&conditions)),
                 "a list of catalogue items",
             )?;
-            let mut cache = self.catalogue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut cache = lock(&self.catalogue);
             for product in chunk {
                 let item = found
                     .iter()
@@ -314,7 +303,7 @@ impl ConnectWise {
                 cache.insert(product.clone(), item);
             }
         }
-        let cache = self.catalogue.lock().unwrap_or_else(|e| e.into_inner());
+        let cache = lock(&self.catalogue);
         Ok(products
             .iter()
             .filter_map(|p| {
@@ -327,51 +316,28 @@ impl ConnectWise {
             .collect())
     }
 
+    /// Sends one write through the journal; returns the id of the addition ConnectWise
+    /// answered with. A 2xx of another status, or whose body is not the addition (an HTML
+    /// page, a cut answer), proves nothing: the write may or may not have been carried out.
     fn send_write(
         &self,
         request: Request,
         log: &dyn WriteLog,
         expected: u16,
-    ) -> Result<Answer, PsaError> {
-        let description = self.http.describe(&request);
-        let body = request.body.clone().unwrap_or_default();
-        let id = log.before(&description, &body)?;
-        let answer = self.http.send(&request)?;
-        let answer = self.check(&request, answer)?;
-        if answer.status != expected {
-            // A success of another kind proves nothing about the write either.
-            return Err(RequestError {
-                transient: true,
-                outcome_unknown: true,
-                ..self.http.error(
-                    &request,
-                    format!("status {} where {expected} was expected", answer.status),
-                )
-            }
-            .into());
-        }
-        // A 2xx whose body is not the addition (an HTML page, a cut answer) proves nothing:
-        // the write may or may not have been carried out.
-        let created: Created =
-            parse(answer.status, &answer.body, "the addition").map_err(|problem| {
-                PsaError::from(RequestError {
-                    transient: true,
-                    outcome_unknown: true,
-                    ..self.http.error(&request, problem)
-                })
-            })?;
-        log.after(
-            id,
-            Some(&created.id.to_string()),
-            &format!("{}", answer.status),
-        )?;
-        Ok(answer)
+    ) -> Result<i64, PsaError> {
+        let send_checked = |request: &Request| {
+            let answer = self.http.send(request)?;
+            check_status(&self.http, request, answer, &self.wording())
+        };
+        send_journaled(&self.http, &request, log, send_checked, |answer| {
+            expect_status(answer, expected)?;
+            let created: Created = parse(answer.status, &answer.body, "the addition")?;
+            Ok(created.id)
+        })
     }
 
-    fn agreement_id<'a>(&self, state: &'a RemoteState, name: &str) -> Result<&'a String, PsaError> {
-        state.agreements.get(name).ok_or_else(|| {
-            PsaError::Config(format!("{NAME}: agreement `{name}` is not there any more"))
-        })
+    fn agreement_id(&self, state: &RemoteState, name: &str) -> Result<String, PsaError> {
+        agreement_id(state, NAME, "agreement", name)
     }
 }
 
@@ -402,15 +368,10 @@ impl Psa for ConnectWise {
                 "a list of agreement additions",
             )?;
             for addition in additions {
-                let key = addition
-                    .description
-                    .as_deref()
-                    .and_then(|d| d.strip_prefix(KEY_PREFIX))
-                    .map(str::to_string);
                 state.lines.push(RemoteLine {
                     external_id: addition.id.to_string(),
                     agreement: agreement.name.clone(),
-                    key,
+                    key: owned_key(addition.description.as_deref()),
                     product: addition
                         .product
                         .and_then(|p| p.identifier)
@@ -418,8 +379,8 @@ impl Psa for ConnectWise {
                     description: addition.invoice_description.unwrap_or_default(),
                     quantity: addition.quantity.unwrap_or_default(),
                     unit_price: addition.unit_price,
-                    effective: day(&addition.effective_date),
-                    ends: day(&addition.cancelled_date),
+                    effective: day(addition.effective_date.as_deref()),
+                    ends: day(addition.cancelled_date.as_deref()),
                 });
             }
         }
@@ -434,11 +395,8 @@ impl Psa for ConnectWise {
         change: &Change,
         log: &dyn WriteLog,
     ) -> Result<String, PsaError> {
-        match change.action {
-            Action::Create => {
-                let Some(line) = &change.desired else {
-                    return Err(PsaError::Config("a create without a line".into()));
-                };
+        match LineChange::of(NAME, change, target)? {
+            LineChange::Create(line) => {
                 let agreement = self.agreement_id(state, &line.agreement)?;
                 let body = NewAddition {
                     product: ProductRef {
@@ -449,79 +407,38 @@ impl Psa for ConnectWise {
                     unit_price: line.unit_price.map(exact::number),
                     effective_date: date_time(line.effective),
                     cancelled_date: line.ends.map(date_time),
-                    description: format!("{KEY_PREFIX}{}", line.key),
+                    description: owned_marker(&line.key),
                     invoice_description: &line.description,
                 };
-                let body = serde_json::to_string(&body).map_err(|e| {
-                    PsaError::Config(format!("{NAME}: cannot write a request: {e}"))
-                })?;
                 let request = Request::with_body(
                     Method::Post,
                     format!("/finance/agreements/{agreement}/additions"),
-                    body,
+                    request_body(NAME, &body)?,
                     false,
                 );
-                let answer = self.send_write(request.clone(), log, 201)?;
-                let created: Created = parse(answer.status, &answer.body, "the new addition")
-                    .map_err(|p| PsaError::from(self.http.error(&request, p)))?;
-                Ok(created.id.to_string())
+                let created = self.send_write(request, log, 201)?;
+                Ok(created.to_string())
             }
-            Action::Update | Action::Adopt => {
-                let (Some(line), Some(id)) = (&change.desired, &change.external_id) else {
-                    return Err(PsaError::Config("an update without a line".into()));
-                };
+            LineChange::Update { line, id } => {
                 let agreement = self.agreement_id(state, &line.agreement)?;
-                let mut ops = vec![PatchOp {
-                    op: "replace",
-                    path: "quantity",
-                    value: exact::number(line.quantity),
-                }];
+                let mut ops = vec![replace("quantity", exact::number(line.quantity))];
                 if let Some(price) = line.unit_price {
-                    ops.push(PatchOp {
-                        op: "replace",
-                        path: "unitPrice",
-                        value: exact::number(price),
-                    });
+                    ops.push(replace("unitPrice", exact::number(price)));
                 }
-                ops.push(PatchOp {
-                    op: "replace",
-                    path: "invoiceDescription",
-                    value: string(&line.description),
-                });
+                ops.push(replace("invoiceDescription", string(&line.description)));
                 if let Some(ends) = line.ends {
-                    ops.push(PatchOp {
-                        op: "replace",
-                        path: "cancelledDate",
-                        value: string(&date_time(ends)),
-                    });
+                    ops.push(replace("cancelledDate", string(&date_time(ends))));
                 }
-                ops.push(PatchOp {
-                    op: "replace",
-                    path: "description",
-                    value: string(&format!("{KEY_PREFIX}{}", line.key)),
-                });
-                self.patch(agreement, id, &ops, log)?;
-                Ok(id.clone())
+                ops.push(replace("description", string(&owned_marker(&line.key))));
+                self.patch(&agreement, id, &ops, log)?;
+                Ok(id.to_string())
             }
-            Action::Cancel => {
-                let Some(id) = &change.external_id else {
-                    return Err(PsaError::Config("a cancellation without a line".into()));
-                };
+            LineChange::Cancel { id, last_day } => {
                 let agreement = self.agreement_id(state, &change.agreement)?;
-                let on = change
-                    .cancel_on
-                    .unwrap_or_else(|| cancel_day(target.period_start));
-                let ops = vec![PatchOp {
-                    op: "replace",
-                    path: "cancelledDate",
-                    value: string(&date_time(on)),
-                }];
-                self.patch(agreement, id, &ops, log)?;
-                Ok(id.clone())
+                let ops = [replace("cancelledDate", string(&date_time(last_day)))];
+                self.patch(&agreement, id, &ops, log)?;
+                Ok(id.to_string())
             }
-            Action::Unchanged | Action::NotOwned | Action::Refused => Err(PsaError::Config(
-                format!("{NAME}: nothing to write for `{}`", change.key),
-            )),
         }
     }
 
@@ -530,8 +447,7 @@ impl Psa for ConnectWise {
     }
 
     fn pause_before(&self, attempt: u32) {
-        self.http
-            .pause(self.http.backoff(attempt), "before trying a write again");
+        pause_before_retry(&self.http, attempt);
     }
 }
 
@@ -543,8 +459,7 @@ impl ConnectWise {
         ops: &[PatchOp],
         log: &dyn WriteLog,
     ) -> Result<(), PsaError> {
-        let body = serde_json::to_string(ops)
-            .map_err(|e| PsaError::Config(format!("{NAME}: cannot write a request: {e}")))?;
+        let body = request_body(NAME, ops)?;
         // Every operation is a `replace` with a value: sending it twice leaves the same line.
         let request = Request::with_body(
             Method::Patch,

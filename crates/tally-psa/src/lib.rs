@@ -2,6 +2,7 @@
 //! one adapter per PSA behind the [`Psa`] trait, a journal that makes applying resumable, and
 //! the HTTP client they share. See `docs/psa.md`.
 
+mod adapter_common;
 pub mod adapters;
 pub mod answer;
 pub mod autotask;

@@ -1,5 +1,6 @@
 //! What the fake Autotask holds, and each entity as the live API writes it (camelCase).
 
+use crate::wire::date_time;
 use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -197,10 +198,6 @@ impl State {
     }
 }
 
-pub fn date_time(day: NaiveDate) -> String {
-    format!("{}T00:00:00Z", day.format("%Y-%m-%d"))
-}
-
 pub fn text(s: &str) -> String {
     Value::from(s).to_string()
 }
@@ -312,3 +309,32 @@ impl Charge {
         object(&fields)
     }
 }
+
+/// An entity as a query answers it: its id, and its JSON as the live API writes it.
+pub(super) trait Row {
+    fn id(&self) -> i64;
+    fn json(&self) -> String;
+}
+
+macro_rules! rows {
+    ($($entity:ty),*) => {$(
+        impl Row for $entity {
+            fn id(&self) -> i64 {
+                self.id
+            }
+
+            fn json(&self) -> String {
+                self.wire()
+            }
+        }
+    )*};
+}
+
+rows!(
+    Company,
+    Contract,
+    Service,
+    ContractService,
+    UnitRecord,
+    Charge
+);

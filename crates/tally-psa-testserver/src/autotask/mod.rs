@@ -16,16 +16,17 @@ pub use entities::{
     Adjustment, Charge, Company, Contract, ContractService, Service, State, UnitRecord,
 };
 
-use crate::faults::{Fault, Faults};
+use crate::fake_core::{FakeCore, core_methods, lock};
+use crate::faults::{self, Fault, FaultWording};
 use crate::server::{Handler, Incoming, Outgoing, Reply, Server, encode};
-use crate::spec::{self, Spec};
+use crate::spec;
 use chrono::{Datelike, NaiveDate};
-use entities::{object, text};
+use entities::{Row, object, text};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// The path every API URL starts with (the document's `basePath`).
 pub const BASE_PATH: &str = "/ATServicesRest";
@@ -73,13 +74,8 @@ impl Billed {
 }
 
 pub struct Fake {
-    state: Mutex<State>,
-    faults: Mutex<Faults>,
-    log: Mutex<Vec<Logged>>,
-    violations: Mutex<Vec<String>>,
+    core: FakeCore<State, Logged>,
     credentials: Credentials,
-    spec: &'static Spec,
-    today: Mutex<NaiveDate>,
     page_size: Mutex<usize>,
     /// What the zone lookup answers as `url` (default: this server's API).
     zone_answer: Mutex<Option<String>>,
@@ -96,9 +92,14 @@ pub enum NextPage {
     Url(String),
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+/// Autotask's answers under a fault.
+const FAULT_WORDING: FaultWording = FaultWording {
+    rate_limited: || errors(&["API rate limit exceeded"]),
+    server_error: || errors(&["An unexpected error occurred"]),
+    html_title: "Autotask - Scheduled Maintenance",
+    // A bare list where Autotask wraps its answers in an object.
+    wrong_shape: "[]",
+};
 
 fn errors(messages: &[&str]) -> String {
     serde_json::json!({ "errors": messages }).to_string()
@@ -163,8 +164,7 @@ impl Body {
     }
 
     fn day(&self, name: &str) -> Option<NaiveDate> {
-        let text = self.text(name)?;
-        NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+        crate::wire::day(&self.text(name)?)
     }
 
     fn keys(&self) -> impl Iterator<Item = &String> {
@@ -208,19 +208,44 @@ fn allowed(filter: &[Value], field: &str) -> Option<BTreeSet<i64>> {
     out
 }
 
+/// Whether `allowed` (from [`allowed`]) lets `id` through: `None` allows every id.
+fn passes(allowed: &Option<BTreeSet<i64>>, id: i64) -> bool {
+    allowed.as_ref().is_none_or(|set| set.contains(&id))
+}
+
+/// The rows of `entities` a query may return (their id passes `ids`, and `keep` keeps them),
+/// each with its id, as the API writes it.
+fn rows<T: Row>(
+    entities: &[T],
+    ids: &Option<BTreeSet<i64>>,
+    keep: impl Fn(&T) -> bool,
+) -> Vec<(i64, String)> {
+    entities
+        .iter()
+        .filter(|e| passes(ids, e.id()) && keep(e))
+        .map(|e| (e.id(), e.json()))
+        .collect()
+}
+
+/// A queried entity's document model, whether it has any row at all, and [`rows`].
+fn table<T: Row>(
+    model: &'static str,
+    entities: &[T],
+    ids: &Option<BTreeSet<i64>>,
+    keep: impl Fn(&T) -> bool,
+) -> (&'static str, bool, Vec<(i64, String)>) {
+    (model, !entities.is_empty(), rows(entities, ids, keep))
+}
+
 impl Fake {
     pub fn new(credentials: Credentials, today: NaiveDate) -> Result<Fake, String> {
+        let state = State {
+            next_id: 29_680_000,
+            ..State::default()
+        };
         Ok(Fake {
-            state: Mutex::new(State {
-                next_id: 29_680_000,
-                ..State::default()
-            }),
-            faults: Mutex::new(Faults::none()),
-            log: Mutex::new(Vec::new()),
-            violations: Mutex::new(Vec::new()),
+            core: FakeCore::new(state, spec::autotask()?, today),
             credentials,
-            spec: spec::autotask()?,
-            today: Mutex::new(today),
             page_size: Mutex::new(MAX_RECORDS),
             zone_answer: Mutex::new(None),
             next_page: Mutex::new(None),
@@ -237,17 +262,7 @@ impl Fake {
         format!("{}{BASE_PATH}/V1.0/ZoneInformation", server.origin())
     }
 
-    pub fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
-    pub fn set_faults(&self, faults: Faults) {
-        *lock(&self.faults) = faults;
-    }
-
-    pub fn set_today(&self, today: NaiveDate) {
-        *lock(&self.today) = today;
-    }
+    core_methods!(State, Logged);
 
     /// Records per page at most (small in tests, so that paging is exercised).
     pub fn set_page_size(&self, size: usize) {
@@ -263,28 +278,9 @@ impl Fake {
         *lock(&self.next_page) = next;
     }
 
-    pub fn log(&self) -> Vec<Logged> {
-        lock(&self.log).clone()
-    }
-
-    pub fn clear_log(&self) {
-        lock(&self.log).clear();
-    }
-
     /// Requests that change something (not queries), carried out or not.
     pub fn writes(&self) -> usize {
-        lock(&self.log)
-            .iter()
-            .filter(|l| is_write(&l.method, &l.path))
-            .count()
-    }
-
-    pub fn violations(&self) -> Vec<String> {
-        lock(&self.violations).clone()
-    }
-
-    fn violation(&self, request: &Incoming, problem: &str) {
-        lock(&self.violations).push(format!("{} {}: {problem}", request.method, request.path));
+        self.core.count_logged(|l| is_write(&l.method, &l.path))
     }
 
     /// Refused as Autotask refuses: HTTP 500 with `{"errors":[…]}`; recorded as a violation.
@@ -525,7 +521,7 @@ impl Fake {
             self.violation(request, "not under the API's base path");
             return reply(404, errors(&["Not found"]));
         };
-        let operation = match self.spec.operation(&request.method, path) {
+        let operation = match self.core.spec.operation(&request.method, path) {
             Ok(op) => op,
             Err(problem) => {
                 self.violation(request, &problem);
@@ -546,6 +542,7 @@ impl Fake {
             return reply(405, errors(&[&problem]));
         };
         let problems = self
+            .core
             .spec
             .check_parameters(op, &request.query, &request.headers);
         if !problems.is_empty() {
@@ -567,7 +564,7 @@ impl Fake {
                 Ok(v) => v,
                 Err(e) => return self.refuse(request, &format!("the body is not JSON: {e}")),
             };
-            let problems = query::check(self.spec, model, &value);
+            let problems = query::check(self.core.spec, model, &value);
             if !problems.is_empty() {
                 return self.refuse(request, &problems.join("; "));
             }
@@ -582,7 +579,7 @@ impl Fake {
                     (Some(body), _) => body.clone(),
                     (None, Some(search)) => match serde_json::from_str::<Value>(search) {
                         Ok(v) => {
-                            let problems = query::check(self.spec, "QueryModel", &v);
+                            let problems = query::check(self.core.spec, "QueryModel", &v);
                             if !problems.is_empty() {
                                 return self.refuse(request, &problems.join("; "));
                             }
@@ -640,7 +637,7 @@ impl Fake {
     fn check_answer(&self, request: &Incoming, model: &str, items: &[String]) {
         for item in items {
             let value: Value = serde_json::from_str(item).unwrap_or(Value::Null);
-            let problems = query::check(self.spec, model, &value);
+            let problems = query::check(self.core.spec, model, &value);
             if !problems.is_empty() {
                 self.violation(
                     request,
@@ -666,94 +663,51 @@ impl Fake {
         if max == 0 || max > MAX_RECORDS {
             return self.refuse(request, &format!("MaxRecords {max}: 1 to 500"));
         }
-        let today = *lock(&self.today);
+        let today = self.core.today();
         // Rows that an `eq`/`in` condition on an id rules out are skipped before they are
         // written and parsed (the full filter still decides the rest): without this, a query
         // costs every row of its entity, and thousands of contract services make each read
         // and each adjustment's unit read cost seconds.
         let only = |field: &str| allowed(&filter, field);
-        let pass = |set: &Option<BTreeSet<i64>>, value: i64| {
-            set.as_ref().is_none_or(|s| s.contains(&value))
-        };
         let ids = only("id");
         let state = self.state();
         let (model, any, rows): (&str, bool, Vec<(i64, String)>) =
             match entity.to_ascii_lowercase().as_str() {
-                "companies" => (
-                    "CompanyModel",
-                    !state.companies.is_empty(),
-                    state
-                        .companies
-                        .iter()
-                        .filter(|c| pass(&ids, c.id))
-                        .map(|c| (c.id, c.wire()))
-                        .collect(),
-                ),
+                "companies" => table("CompanyModel", &state.companies, &ids, |_| true),
                 "contracts" => {
                     let companies = only("companyID");
-                    (
-                        "ContractModel",
-                        !state.contracts.is_empty(),
-                        state
-                            .contracts
-                            .iter()
-                            .filter(|c| pass(&ids, c.id) && pass(&companies, c.company_id))
-                            .map(|c| (c.id, c.wire()))
-                            .collect(),
-                    )
+                    table("ContractModel", &state.contracts, &ids, |c| {
+                        passes(&companies, c.company_id)
+                    })
                 }
-                "services" => (
-                    "ServiceModel",
-                    !state.services.is_empty(),
-                    state
-                        .services
-                        .iter()
-                        .filter(|s| pass(&ids, s.id))
-                        .map(|s| (s.id, s.wire()))
-                        .collect(),
-                ),
+                "services" => table("ServiceModel", &state.services, &ids, |_| true),
                 "contractservices" => {
                     let contracts = only("contractID");
-                    (
+                    table(
                         "ContractServiceModel",
-                        !state.contract_services.is_empty(),
-                        state
-                            .contract_services
-                            .iter()
-                            .filter(|c| pass(&ids, c.id) && pass(&contracts, c.contract_id))
-                            .map(|c| (c.id, c.wire()))
-                            .collect(),
+                        &state.contract_services,
+                        &ids,
+                        |c| passes(&contracts, c.contract_id),
                     )
                 }
                 "contractserviceunits" => {
                     let contracts = only("contractID");
                     let services = only("contractServiceID");
+                    let units = state.unit_records(today, |cs| {
+                        passes(&contracts, cs.contract_id) && passes(&services, cs.id)
+                    });
                     (
                         "ContractServiceUnitModel",
                         // Every contract service has at least one unit record.
                         !state.contract_services.is_empty(),
-                        state
-                            .unit_records(today, |cs| {
-                                pass(&contracts, cs.contract_id) && pass(&services, cs.id)
-                            })
-                            .iter()
-                            .filter(|u| pass(&ids, u.id))
-                            .map(|u| (u.id, u.wire()))
-                            .collect(),
+                        rows(&units, &ids, |_| true),
                     )
                 }
                 "contractcharges" => {
                     let contracts = only("contractID");
-                    (
-                        "ContractChargeModel",
-                        !state.charges.is_empty(),
-                        state
-                            .charges
-                            .iter()
-                            .filter(|c| pass(&ids, c.id) && pass(&contracts, c.contract_id))
-                            .map(|c| (c.id, c.wire()))
-                            .collect(),
-                    )
+                    table("ContractChargeModel", &state.charges, &ids, |c| {
+                        passes(&contracts, c.contract_id)
+                    })
                 }
                 other => {
                     drop(state);
@@ -769,7 +723,7 @@ impl Fake {
         if any {
             let empty = Value::Object(serde_json::Map::new());
             for condition in &filter {
-                if let Err(problem) = query::matches(self.spec, model, condition, &empty) {
+                if let Err(problem) = query::matches(self.core.spec, model, condition, &empty) {
                     return self.refuse(request, &problem);
                 }
             }
@@ -781,7 +735,7 @@ impl Fake {
             let row: Value = serde_json::from_str(&wire).unwrap_or(Value::Null);
             let mut keep = true;
             for condition in &filter {
-                match query::matches(self.spec, model, condition, &row) {
+                match query::matches(self.core.spec, model, condition, &row) {
                     Ok(true) => {}
                     Ok(false) => keep = false,
                     Err(problem) => return self.refuse(request, &problem),
@@ -841,13 +795,14 @@ impl Fake {
         Body::parse(&request.body).map_err(|p| self.refuse(request, &p))
     }
 
-    /// Checks the contract of a child path against the body's `contractID`.
-    fn contract_of(
+    /// The body of a write under `/V1.0/Contracts/{parentId}/…`, and that contract, checked
+    /// against the body's `contractID`.
+    fn body_on_contract(
         &self,
         request: &Incoming,
         parent: Option<i64>,
-        body: &Body,
-    ) -> Result<i64, Reply> {
+    ) -> Result<(Body, i64), Reply> {
+        let body = self.body(request)?;
         let Some(parent) = parent.filter(|p| self.state().contracts.iter().any(|c| c.id == *p))
         else {
             return Err(self.refuse(request, "no such contract"));
@@ -860,25 +815,31 @@ impl Fake {
                 &format!("contractID {given} is not the contract of the path ({parent})"),
             ));
         }
-        Ok(parent)
+        Ok((body, parent))
+    }
+
+    /// As [`Fake::body_on_contract`], for a create: the id is Autotask's to give.
+    fn new_on_contract(
+        &self,
+        request: &Incoming,
+        parent: Option<i64>,
+    ) -> Result<(Body, i64), Reply> {
+        let (body, contract) = self.body_on_contract(request, parent)?;
+        if body.int("id").is_some_and(|id| id != 0) {
+            return Err(self.refuse(request, "`id` is given by Autotask"));
+        }
+        Ok((body, contract))
     }
 
     fn create_contract_service(&self, request: &Incoming, parent: Option<i64>) -> Reply {
-        let body = match self.body(request) {
-            Ok(b) => b,
+        let (body, contract) = match self.new_on_contract(request, parent) {
+            Ok(found) => found,
             Err(r) => return r,
         };
-        let contract = match self.contract_of(request, parent, &body) {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
-        if body.int("id").is_some_and(|id| id != 0) {
-            return self.refuse(request, "`id` is given by Autotask");
-        }
         if !body.has("contractID") || !body.has("serviceID") || !body.has("unitPrice") {
             return self.refuse(request, "contractID, serviceID and unitPrice are required");
         }
-        let today = *lock(&self.today);
+        let today = self.core.today();
         let mut state = self.state();
         let Some(service) = body
             .int("serviceID")
@@ -907,12 +868,8 @@ impl Fake {
     }
 
     fn update_contract_service(&self, request: &Incoming, parent: Option<i64>) -> Reply {
-        let body = match self.body(request) {
-            Ok(b) => b,
-            Err(r) => return r,
-        };
-        let contract = match self.contract_of(request, parent, &body) {
-            Ok(c) => c,
+        let (body, contract) = match self.body_on_contract(request, parent) {
+            Ok(found) => found,
             Err(r) => return r,
         };
         const CHANGEABLE: [&str; 6] = [
@@ -1024,17 +981,10 @@ impl Fake {
     }
 
     fn create_charge(&self, request: &Incoming, parent: Option<i64>) -> Reply {
-        let body = match self.body(request) {
-            Ok(b) => b,
+        let (body, contract) = match self.new_on_contract(request, parent) {
+            Ok(found) => found,
             Err(r) => return r,
         };
-        let contract = match self.contract_of(request, parent, &body) {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
-        if body.int("id").is_some_and(|id| id != 0) {
-            return self.refuse(request, "`id` is given by Autotask");
-        }
         let (Some(name), Some(date), Some(quantity), Some(charge_type), Some(status)) = (
             body.text("name"),
             body.day("datePurchased"),
@@ -1074,12 +1024,8 @@ impl Fake {
     }
 
     fn update_charge(&self, request: &Incoming, parent: Option<i64>) -> Reply {
-        let body = match self.body(request) {
-            Ok(b) => b,
-            Err(r) => return r,
-        };
-        let contract = match self.contract_of(request, parent, &body) {
-            Ok(c) => c,
+        let (body, contract) = match self.body_on_contract(request, parent) {
+            Ok(found) => found,
             Err(r) => return r,
         };
         let mut state = self.state();
@@ -1120,56 +1066,14 @@ impl Fake {
 
 impl Handler for Fake {
     fn handle(&self, request: &Incoming) -> Reply {
-        let fault = lock(&self.faults).next(is_write(&request.method, &request.path));
-        let outcome = match fault {
-            None => self.route(request),
-            Some(Fault::RateLimit { retry_after }) => {
-                let mut out = Outgoing::json(429, errors(&["API rate limit exceeded"]));
-                out.headers.push(("Retry-After".into(), retry_after.to_string()));
-                Reply::Send(out)
-            }
-            Some(Fault::Status(status)) => reply(status, errors(&["An unexpected error occurred"])),
-            Some(Fault::StatusAfterCommit(status)) => {
-                let _ = self.route(request);
-                reply(status, errors(&["An unexpected error occurred"]))
-            }
-            Some(Fault::Slow { millis }) => {
-                std::thread::sleep(std::time::Duration::from_millis(millis));
-                self.route(request)
-            }
-            Some(Fault::DropBeforeCommit) => Reply::Drop,
-            Some(Fault::DropAfterCommit) => {
-                let _ = self.route(request);
-                Reply::Drop
-            }
-            Some(Fault::Html) => Reply::Send(Outgoing {
-                status: 200,
-                headers: vec![("Content-Type".into(), "text/html".into())],
-                body: "<!DOCTYPE html><html><head><title>Autotask - Scheduled Maintenance</title></head><body>Back soon</body></html>".into(),
-            }),
-            Some(Fault::Truncated) => match self.route(request) {
-                Reply::Send(out) => {
-                    let half = out.body.len() / 2;
-                    Reply::Truncate(out, half)
-                }
-                other => other,
-            },
-            // A bare list where Autotask wraps its answers in an object.
-            Some(Fault::WrongShape) => reply(200, "[]".into()),
-            Some(Fault::HoldAfterCommit) => {
-                let _ = self.route(request);
-                Reply::Hold
-            }
-            Some(Fault::HoldBeforeCommit) => Reply::Hold,
-        };
-        let status = match &outcome {
-            Reply::Send(out) | Reply::Truncate(out, _) => Some(out.status),
-            Reply::Drop | Reply::Hold => None,
-        };
-        lock(&self.log).push(Logged {
+        let fault = self
+            .core
+            .next_fault(is_write(&request.method, &request.path));
+        let outcome = faults::dispatch(fault, &FAULT_WORDING, || self.route(request));
+        self.core.record(Logged {
             method: request.method.clone(),
             path: request.path.clone(),
-            status,
+            status: outcome.status(),
             fault,
         });
         outcome

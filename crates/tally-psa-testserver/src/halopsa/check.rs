@@ -186,11 +186,7 @@ fn integer(fields: &Fields, key: &str) -> Result<Option<i64>, String> {
 
 fn date(value: Option<String>, key: &str) -> Result<Option<NaiveDate>, String> {
     value
-        .map(|v| {
-            v.get(..10)
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                .ok_or_else(|| format!("`{key}` `{v}` is not a date"))
-        })
+        .map(|v| crate::wire::day(&v).ok_or_else(|| format!("`{key}` `{v}` is not a date")))
         .transpose()
 }
 

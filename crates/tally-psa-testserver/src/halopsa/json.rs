@@ -1,18 +1,10 @@
 //! The fake's answers, written as Halo writes them; numbers exactly as the decimals hold them.
 
 use super::{Client, Invoice, Item, Line};
-use chrono::NaiveDate;
+use crate::wire::{date_time, number as num};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::value::RawValue;
-
-fn num(d: Decimal) -> Box<RawValue> {
-    RawValue::from_string(d.normalize().to_string()).unwrap_or_default()
-}
-
-fn date_time(day: NaiveDate) -> String {
-    format!("{}T00:00:00Z", day.format("%Y-%m-%d"))
-}
 
 pub fn client(c: &Client) -> String {
     serde_json::json!({"id": c.id, "name": c.name, "inactive": c.inactive, "toplevel_id": 1})

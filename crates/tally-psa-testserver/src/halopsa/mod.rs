@@ -8,15 +8,16 @@
 mod check;
 mod json;
 
-use crate::faults::{Fault, Faults};
+use crate::fake_core::{FakeCore, core_methods, lock};
+use crate::faults::{self, Fault, FaultWording, splitmix};
 use crate::server::{Handler, Incoming, Outgoing, Reply, Server};
-use crate::spec::{self, Spec};
+use crate::spec;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// Where the API lives (the document's server).
 pub const API: &str = "/api";
@@ -126,21 +127,12 @@ struct Tokens {
 }
 
 pub struct Fake {
-    state: Mutex<State>,
-    faults: Mutex<Faults>,
-    log: Mutex<Vec<Logged>>,
-    violations: Mutex<Vec<String>>,
+    core: FakeCore<State, Logged>,
     credentials: Credentials,
-    spec: &'static Spec,
-    today: Mutex<NaiveDate>,
     tokens: Mutex<Tokens>,
     /// The most records a page holds, whatever `page_size` asks.
     page_cap: Mutex<usize>,
     quirks: Mutex<Quirks>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Halo answers validation errors with a JSON string.
@@ -148,27 +140,23 @@ fn refusal(status: u16, message: &str) -> Reply {
     Reply::Send(Outgoing::json(status, Value::from(message).to_string()))
 }
 
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+/// HaloPSA's answers under a fault.
+const FAULT_WORDING: FaultWording = FaultWording {
+    rate_limited: || Value::from("API rate limit exceeded").to_string(),
+    server_error: || Value::from("An error has occurred").to_string(),
+    html_title: "HaloPSA - Service Unavailable",
+    wrong_shape: "{\"items\":[],\"count\":0}",
+};
 
 impl Fake {
     pub fn new(credentials: Credentials, today: NaiveDate) -> Result<Fake, String> {
+        let state = State {
+            next_id: 100,
+            ..State::default()
+        };
         Ok(Fake {
-            state: Mutex::new(State {
-                next_id: 100,
-                ..State::default()
-            }),
-            faults: Mutex::new(Faults::none()),
-            log: Mutex::new(Vec::new()),
-            violations: Mutex::new(Vec::new()),
+            core: FakeCore::new(state, spec::halopsa()?, today),
             credentials,
-            spec: spec::halopsa()?,
-            today: Mutex::new(today),
             tokens: Mutex::new(Tokens {
                 lifetime_s: 3600,
                 ..Tokens::default()
@@ -184,20 +172,10 @@ impl Fake {
         Server::start(self.clone())
     }
 
-    pub fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
-    pub fn set_faults(&self, faults: Faults) {
-        *lock(&self.faults) = faults;
-    }
-
-    pub fn set_today(&self, today: NaiveDate) {
-        *lock(&self.today) = today;
-    }
+    core_methods!(State, Logged);
 
     pub fn today(&self) -> NaiveDate {
-        *lock(&self.today)
+        self.core.today()
     }
 
     /// At most `n` records per page (paging tests).
@@ -253,28 +231,10 @@ impl Fake {
         lock(&self.tokens).random_expiries
     }
 
-    pub fn log(&self) -> Vec<Logged> {
-        lock(&self.log).clone()
-    }
-
-    pub fn clear_log(&self) {
-        lock(&self.log).clear();
-    }
-
     /// Requests that could change something (every method but GET, the token request aside).
     pub fn writes(&self) -> usize {
-        lock(&self.log)
-            .iter()
-            .filter(|l| l.method != "GET" && l.path != TOKEN_PATH)
-            .count()
-    }
-
-    pub fn violations(&self) -> Vec<String> {
-        lock(&self.violations).clone()
-    }
-
-    fn violation(&self, request: &Incoming, problem: &str) {
-        lock(&self.violations).push(format!("{} {}: {problem}", request.method, request.path));
+        self.core
+            .count_logged(|l| l.method != "GET" && l.path != TOKEN_PATH)
     }
 
     fn next_id(state: &mut State) -> i64 {
@@ -455,7 +415,7 @@ impl Fake {
             return refusal(404, "not found");
         };
         let path = path.to_string();
-        let template = match check::request(self.spec, request, &path) {
+        let template = match check::request(self.core.spec, request, &path) {
             Ok(template) => template,
             Err((status, problem)) => {
                 self.violation(request, &problem);
@@ -547,7 +507,7 @@ impl Fake {
             .map(json::client)
             .collect();
         drop(state);
-        self.check_answer("Area", &items);
+        self.core.check_answer("Area", &items);
         self.page(request, "clients", items)
     }
 
@@ -555,7 +515,7 @@ impl Fake {
         let state = self.state();
         let items: Vec<String> = state.items.iter().map(json::item).collect();
         drop(state);
-        self.check_answer("Item", &items);
+        self.core.check_answer("Item", &items);
         self.page(request, "items", items)
     }
 
@@ -584,23 +544,8 @@ impl Fake {
             })
             .collect();
         drop(state);
-        self.check_answer("InvoiceHeader", &items);
+        self.core.check_answer("InvoiceHeader", &items);
         self.page(request, "invoices", items)
-    }
-
-    /// The fake's own answers must fit the document too.
-    fn check_answer(&self, schema: &str, items: &[String]) {
-        for item in items.iter().take(3) {
-            if let Ok(value) = serde_json::from_str::<Value>(item) {
-                let problems = self.spec.validate_named(schema, &value);
-                if !problems.is_empty() {
-                    lock(&self.violations).push(format!(
-                        "the fake's own {schema} answer: {}",
-                        problems.join("; ")
-                    ));
-                }
-            }
-        }
     }
 
     fn invalid(&self, request: &Incoming, message: &str) -> Reply {
@@ -639,7 +584,7 @@ impl Fake {
             .map(json::line)
             .collect();
         drop(state);
-        self.check_answer("InvoiceDetail", &answer);
+        self.core.check_answer("InvoiceDetail", &answer);
         Reply::Send(Outgoing::json(200, format!("[{}]", answer.join(","))))
     }
 }
@@ -653,56 +598,13 @@ impl Handler for Fake {
     fn handle(&self, request: &Incoming) -> Reply {
         // The token request is not a write: write numbers count line writes only.
         let is_write = request.method != "GET" && request.path != TOKEN_PATH;
-        let fault = lock(&self.faults).next(is_write);
+        let fault = self.core.next_fault(is_write);
         let mut expired = false;
-        let outcome = match fault {
-            None => self.route(request, &mut expired),
-            Some(Fault::RateLimit { retry_after }) => {
-                let mut out = Outgoing::json(429, Value::from("API rate limit exceeded").to_string());
-                out.headers.push(("Retry-After".into(), retry_after.to_string()));
-                Reply::Send(out)
-            }
-            Some(Fault::Status(status)) => refusal(status, "An error has occurred"),
-            Some(Fault::StatusAfterCommit(status)) => {
-                let _ = self.route(request, &mut expired);
-                refusal(status, "An error has occurred")
-            }
-            Some(Fault::Slow { millis }) => {
-                std::thread::sleep(std::time::Duration::from_millis(millis));
-                self.route(request, &mut expired)
-            }
-            Some(Fault::DropBeforeCommit) => Reply::Drop,
-            Some(Fault::DropAfterCommit) => {
-                let _ = self.route(request, &mut expired);
-                Reply::Drop
-            }
-            Some(Fault::Html) => Reply::Send(Outgoing {
-                status: 200,
-                headers: vec![("Content-Type".into(), "text/html".into())],
-                body: "<!DOCTYPE html><html><head><title>HaloPSA - Service Unavailable</title></head><body>Back soon</body></html>".into(),
-            }),
-            Some(Fault::Truncated) => match self.route(request, &mut expired) {
-                Reply::Send(out) => {
-                    let half = out.body.len() / 2;
-                    Reply::Truncate(out, half)
-                }
-                other => other,
-            },
-            Some(Fault::WrongShape) => Reply::Send(Outgoing::json(200, "{\"items\":[],\"count\":0}".into())),
-            Some(Fault::HoldAfterCommit) => {
-                let _ = self.route(request, &mut expired);
-                Reply::Hold
-            }
-            Some(Fault::HoldBeforeCommit) => Reply::Hold,
-        };
-        let status = match &outcome {
-            Reply::Send(out) | Reply::Truncate(out, _) => Some(out.status),
-            Reply::Drop | Reply::Hold => None,
-        };
-        lock(&self.log).push(Logged {
+        let outcome = faults::dispatch(fault, &FAULT_WORDING, || self.route(request, &mut expired));
+        self.core.record(Logged {
             method: request.method.clone(),
             path: request.path.clone(),
-            status,
+            status: outcome.status(),
             fault,
             expired_token: expired,
         });
@@ -728,13 +630,6 @@ mod tests {
         }
     }
 
-    fn status(reply: &Reply) -> Option<u16> {
-        match reply {
-            Reply::Send(out) | Reply::Truncate(out, _) => Some(out.status),
-            Reply::Drop | Reply::Hold => None,
-        }
-    }
-
     #[test]
     fn requests_the_document_refuses_are_violations() {
         let fake = Fake::new(
@@ -755,7 +650,7 @@ mod tests {
             "Content-Type".into(),
             "application/x-www-form-urlencoded".into(),
         )];
-        assert_eq!(status(&fake.handle(&token)), Some(200));
+        assert_eq!(fake.handle(&token).status(), Some(200));
         let bearer = format!("Bearer {}", fake.issued_tokens()[0]);
         let with_token = |mut request: Incoming| {
             request
@@ -769,7 +664,7 @@ mod tests {
             &[("client_id", "1"), ("includelines", "true")],
             "",
         ));
-        assert_eq!(status(&fake.handle(&fine)), Some(200));
+        assert_eq!(fake.handle(&fine).status(), Some(200));
         assert_eq!(fake.violations(), Vec::<String>::new());
 
         let cases = [
@@ -792,13 +687,13 @@ mod tests {
         ];
         for (n, case) in cases.into_iter().enumerate() {
             let answer = fake.handle(&with_token(case));
-            assert!(status(&answer).is_some_and(|s| s >= 400), "case {n}");
+            assert!(answer.status().is_some_and(|s| s >= 400), "case {n}");
             assert_eq!(fake.violations().len(), n + 1, "case {n}");
         }
         // No token: 401, which is no violation (the client renews).
         let before = fake.violations().len();
         let bare = incoming("GET", "/api/Item", &[], "");
-        assert_eq!(status(&fake.handle(&bare)), Some(401));
+        assert_eq!(fake.handle(&bare).status(), Some(401));
         assert_eq!(fake.violations().len(), before);
     }
 }

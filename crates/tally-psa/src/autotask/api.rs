@@ -1,12 +1,16 @@
 //! The database's API: the zone, answers checked, queries followed page after page, and
 //! journaled writes.
 
-use super::{Autotask, NAME, lock, wire};
+use super::{Autotask, NAME, wire};
+use crate::adapter_common::answers::{RefusedCredentials, Wording, check_status, fetch_json};
+use crate::adapter_common::journaled_write::{expect_status, send_journaled};
+use crate::adapter_common::{lock, request_body};
 use crate::answer::parse;
 use crate::config::check_url;
-use crate::error::{PsaError, RequestError, excerpt};
-use crate::http::{Answer, Http, Method, Request};
+use crate::error::{PsaError, excerpt};
+use crate::http::{Http, Method, Request};
 use crate::push::WriteLog;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -85,10 +89,12 @@ impl Autotask {
             "{path}{separator}user={}",
             crate::answer::encode(&self.config.username)
         ));
-        let answer = self.zone.send(&request)?;
-        let answer = self.check(&self.zone, &request, answer)?;
-        let zone: wire::Zone = parse(answer.status, &answer.body, "the zone information")
-            .map_err(|p| PsaError::from(self.zone.error(&request, p)))?;
+        let (zone, _): (wire::Zone, _) = fetch_json(
+            &self.zone,
+            &request,
+            &self.wording(),
+            "the zone information",
+        )?;
         let (base, _) = split_version(&zone.url);
         check_url(&base)
             .and_then(|()| {
@@ -107,40 +113,14 @@ impl Autotask {
         Ok(base)
     }
 
-    /// Turns a non-2xx answer into an error: credentials refused name their variables and the
-    /// user; Autotask's `{"errors":[…]}` is quoted.
-    pub(super) fn check(
-        &self,
-        http: &Http,
-        request: &Request,
-        answer: Answer,
-    ) -> Result<Answer, PsaError> {
-        match answer.status {
-            200..=299 => Ok(answer),
-            401 => Err(PsaError::Credential(http.clean(&format!(
-                "{NAME} refused the credentials (401) for `{}`: check `{}` and `{}` (username `{}`)",
-                http.describe(request),
-                self.config.integration_code_env,
-                self.config.secret_env,
-                self.config.username
-            )))),
-            status => {
-                let detail = match serde_json::from_str::<wire::Errors>(&answer.body) {
-                    Ok(body) if !body.errors.is_empty() => body
-                        .errors
-                        .iter()
-                        .map(|e| match e.as_str() {
-                            Some(text) => text.to_string(),
-                            None => e.to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    _ => excerpt(&answer.body, 120),
-                };
-                Err(http
-                    .error(request, format!("status {status}: {detail}"))
-                    .into())
-            }
+    /// A 401 names the variables and the user; Autotask's `{"errors":[…]}` is quoted.
+    pub(super) fn wording(&self) -> Wording<'_> {
+        Wording {
+            refused: Some(RefusedCredentials {
+                variables: [&self.config.integration_code_env, &self.config.secret_env],
+                account: ("username", &self.config.username),
+            }),
+            detail: wire::error_detail,
         }
     }
 
@@ -150,10 +130,7 @@ impl Autotask {
         request: &Request,
         expected: &str,
     ) -> Result<T, PsaError> {
-        let answer = http.send(request)?;
-        let answer = self.check(http, request, answer)?;
-        parse(answer.status, &answer.body, expected)
-            .map_err(|problem| PsaError::from(http.error(request, problem)))
+        fetch_json(http, request, &self.wording(), expected).map(|(value, _)| value)
     }
 
     /// An answer of `entity`'s query that cannot be right.
@@ -234,40 +211,40 @@ impl Autotask {
             .into())
     }
 
-    /// Sends one write, journaled before it leaves; returns the `itemId` Autotask answers.
+    /// Sends `entity` as one journaled write; returns the `itemId`. A POST adds (sent twice, it
+    /// would add twice); a PATCH sets each field it names to a value (sent twice, it leaves the
+    /// same entity).
+    pub(super) fn write_entity<T: Serialize>(
+        &self,
+        api: &Api,
+        method: Method,
+        path: impl Into<String>,
+        entity: &T,
+        log: &dyn WriteLog,
+    ) -> Result<i64, PsaError> {
+        let idempotent = method == Method::Patch;
+        let request = Request::with_body(method, path, request_body(NAME, entity)?, idempotent);
+        self.send_write(api, request, log)
+    }
+
+    /// Sends one write, journaled before it leaves; returns the `itemId` Autotask answers. A 2xx
+    /// of another kind, or whose body is not `{"itemId":N}` (an HTML page, a cut answer),
+    /// proves nothing: the write may or may not have been carried out.
     pub(super) fn send_write(
         &self,
         api: &Api,
         request: Request,
         log: &dyn WriteLog,
     ) -> Result<i64, PsaError> {
-        let description = api.http.describe(&request);
-        let id = log.before(&description, request.body.as_deref().unwrap_or_default())?;
-        let answer = api.http.send(&request)?;
-        let answer = self.check(&api.http, &request, answer)?;
-        // A 2xx of another kind, or whose body is not `{"itemId":N}` (an HTML page, a cut
-        // answer), proves nothing: the write may or may not have been carried out.
-        let unknown = |problem: String| {
-            PsaError::from(RequestError {
-                transient: true,
-                outcome_unknown: true,
-                ..api.http.error(&request, problem)
-            })
+        let send_checked = |request: &Request| {
+            let answer = api.http.send(request)?;
+            check_status(&api.http, request, answer, &self.wording())
         };
-        if answer.status != 200 {
-            return Err(unknown(format!(
-                "status {} where 200 was expected",
-                answer.status
-            )));
-        }
-        let item: wire::ItemId =
-            parse(answer.status, &answer.body, "{\"itemId\":N}").map_err(unknown)?;
-        log.after(
-            id,
-            Some(&item.item_id.to_string()),
-            &answer.status.to_string(),
-        )?;
-        Ok(item.item_id)
+        send_journaled(&api.http, &request, log, send_checked, |answer| {
+            expect_status(answer, 200)?;
+            let item: wire::ItemId = parse(answer.status, &answer.body, "{\"itemId\":N}")?;
+            Ok(item.item_id)
+        })
     }
 }
 

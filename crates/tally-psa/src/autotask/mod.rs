@@ -24,8 +24,9 @@ mod read;
 mod wire;
 mod write;
 
+use crate::adapter_common::line_change::last_billed_day;
+use crate::adapter_common::{self, pause_before_retry};
 use crate::config::{AutotaskConfig, Credentials, HttpSettings};
-use crate::desired::cancel_day;
 use crate::error::{PsaError, Redactor};
 use crate::http::{Http, Observer};
 use crate::model::{Action, Change, CustomerTarget, RemoteState};
@@ -39,7 +40,7 @@ use std::sync::{Arc, Mutex};
 
 const NAME: &str = "Autotask";
 /// The prefix of the internal text that marks a line as Tally's.
-pub const KEY_PREFIX: &str = "tally:";
+pub const KEY_PREFIX: &str = adapter_common::KEY_PREFIX;
 /// Autotask's documented limit: integrations made after release 2023.1 may run three threads at
 /// once per object endpoint and tracking identifier
 /// (<https://ww1.autotask.net/help/DeveloperHelp/Content/APIs/General/ThreadLimiting.htm>), so
@@ -100,15 +101,6 @@ pub struct Autotask {
     by_id: Mutex<BTreeMap<i64, ServiceInfo>>,
     /// Contract service id → (contract id, service id), as read.
     contract_services: Mutex<BTreeMap<i64, (i64, i64)>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn body<T: serde::Serialize>(value: &T) -> Result<String, PsaError> {
-    serde_json::to_string(value)
-        .map_err(|e| PsaError::Config(format!("{NAME}: cannot write a request: {e}")))
 }
 
 /// Units are whole and never negative.
@@ -220,9 +212,7 @@ impl Psa for Autotask {
                 }
             }
             (Action::Cancel, _, Some(existing)) => {
-                let last = change
-                    .cancel_on
-                    .unwrap_or_else(|| cancel_day(target.period_start));
+                let last = last_billed_day(change, target);
                 let first_day = last.checked_add_days(Days::new(1)).unwrap_or(last);
                 self.end(&api, state, existing, &change.agreement, first_day, log)?;
                 Ok(existing.text())
@@ -240,7 +230,6 @@ impl Psa for Autotask {
     }
 
     fn pause_before(&self, attempt: u32) {
-        self.zone
-            .pause(self.zone.backoff(attempt), "before trying a write again");
+        pause_before_retry(&self.zone, attempt);
     }
 }

@@ -3,10 +3,13 @@
 
 use super::api::Api;
 use super::wire::{self, all_of, any_of, condition};
-use super::{Autotask, CHUNK, KEY_PREFIX, LineRef, NAME, ServiceInfo, lock};
+use super::{Autotask, CHUNK, LineRef, NAME, ServiceInfo};
+use crate::adapter_common::dates;
+use crate::adapter_common::{agreement_id, lock, owned_key, owned_marker};
+use crate::desired::cancel_day;
 use crate::error::PsaError;
 use crate::model::{CatalogueItem, CustomerTarget, RemoteLine, RemoteState};
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::json;
@@ -86,13 +89,7 @@ impl Autotask {
     }
 
     pub(super) fn contract_id(&self, state: &RemoteState, name: &str) -> Result<i64, PsaError> {
-        state
-            .agreements
-            .get(name)
-            .and_then(|id| id.parse().ok())
-            .ok_or_else(|| {
-                PsaError::Config(format!("{NAME}: contract `{name}` is not there any more"))
-            })
+        agreement_id(state, NAME, "contract", name)
     }
 
     pub(super) fn read_state(&self, target: &CustomerTarget) -> Result<RemoteState, PsaError> {
@@ -156,8 +153,8 @@ impl Autotask {
                     "ContractServices",
                     vec![condition("in", "contractID", json!(ids))],
                 )?;
-                let start = json!(wire::date_time(target.period_start));
-                let end = json!(wire::date_time(target.period_end));
+                let start = json!(dates::date_time(target.period_start));
+                let end = json!(dates::date_time(target.period_end));
                 // Every unit row that touches the period: a change on a later day of it shows
                 // as a second row.
                 let found: Vec<wire::ContractServiceUnit> = self.query(
@@ -175,11 +172,7 @@ impl Autotask {
                 // The charges dated in the period, and Tally's charges by key wherever they
                 // are dated: one whose date was moved out of the period is still found, and
                 // never added a second time.
-                let keys: Vec<String> = target
-                    .keys
-                    .iter()
-                    .map(|k| format!("{KEY_PREFIX}{k}"))
-                    .collect();
+                let keys: Vec<String> = target.keys.iter().map(|k| owned_marker(k)).collect();
                 let mut chunks = keys.chunks(CHUNK);
                 let window = vec![
                     condition("gte", "datePurchased", start),
@@ -217,10 +210,13 @@ impl Autotask {
         }
         self.load_catalogue(&api, &target.products, &service_ids)?;
 
-        let ended = target
-            .period_start
-            .checked_sub_days(Days::new(1))
-            .unwrap_or(target.period_start);
+        let ended = cancel_day(target.period_start);
+        let agreement_of = |contract_id: i64| {
+            contract_names
+                .get(&contract_id)
+                .cloned()
+                .unwrap_or_default()
+        };
         let by_id = lock(&self.by_id).clone();
         let mut known = lock(&self.contract_services);
         for service in services {
@@ -253,15 +249,8 @@ impl Autotask {
                 };
             state.lines.push(RemoteLine {
                 external_id,
-                agreement: contract_names
-                    .get(&service.contract_id)
-                    .cloned()
-                    .unwrap_or_default(),
-                key: service
-                    .internal_description
-                    .as_deref()
-                    .and_then(|d| d.strip_prefix(KEY_PREFIX))
-                    .map(str::to_string),
+                agreement: agreement_of(service.contract_id),
+                key: owned_key(service.internal_description.as_deref()),
                 product: by_id
                     .get(&service.service_id)
                     .map(|s| s.name.clone())
@@ -277,7 +266,7 @@ impl Autotask {
         for charge in charges {
             let quantity = charge.unit_quantity.unwrap_or_default();
             let external_id = LineRef::Charge(charge.id).text();
-            let dated = wire::day(charge.date_purchased.as_deref());
+            let dated = dates::day(charge.date_purchased.as_deref());
             let in_period =
                 dated.is_some_and(|d| d >= target.period_start && d <= target.period_end);
             if !in_period && quantity != Decimal::ZERO {
@@ -294,15 +283,8 @@ impl Autotask {
             }
             state.lines.push(RemoteLine {
                 external_id,
-                agreement: contract_names
-                    .get(&charge.contract_id)
-                    .cloned()
-                    .unwrap_or_default(),
-                key: charge
-                    .description
-                    .as_deref()
-                    .and_then(|d| d.strip_prefix(KEY_PREFIX))
-                    .map(str::to_string),
+                agreement: agreement_of(charge.contract_id),
+                key: owned_key(charge.description.as_deref()),
                 product: charge.notes.unwrap_or_default(),
                 description: charge.name.unwrap_or_default(),
                 quantity,
@@ -356,8 +338,8 @@ pub(super) fn units_over(
     let mut dated = Vec::new();
     for row in rows {
         let (Some(start), Some(end)) = (
-            wire::day(row.start_date.as_deref()),
-            wire::day(row.end_date.as_deref()),
+            dates::day(row.start_date.as_deref()),
+            dates::day(row.end_date.as_deref()),
         ) else {
             return Err("a unit row without its startDate or endDate".into());
         };

@@ -2,8 +2,8 @@
 //! Swagger document; Autotask matches names ignoring case), the query body, the wrapped answers
 //! (`{"items":[…],"pageDetails":{…}}`, `{"itemId":N}`, `{"errors":[…]}`), and write bodies.
 
+use crate::error::excerpt;
 use crate::exact;
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -38,6 +38,22 @@ pub struct ItemId {
 pub struct Errors {
     #[serde(default)]
     pub errors: Vec<Value>,
+}
+
+/// What Autotask's error body says, in one line: its `errors`, else an excerpt.
+pub fn error_detail(body: &str) -> String {
+    match serde_json::from_str::<Errors>(body) {
+        Ok(body) if !body.errors.is_empty() => body
+            .errors
+            .iter()
+            .map(|e| match e.as_str() {
+                Some(text) => text.to_string(),
+                None => e.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => excerpt(body, 120),
+    }
 }
 
 /// `GET …/ZoneInformation?user=`: where this user's database lives.
@@ -134,15 +150,6 @@ pub fn all_of(items: Vec<Value>) -> Value {
 /// A query body: every condition must hold.
 pub fn query(filter: Vec<Value>) -> String {
     json!({"filter": filter, "MaxRecords": MAX_RECORDS}).to_string()
-}
-
-/// A day as the document's `date-time` (RFC 3339): midnight, UTC.
-pub fn date_time(day: NaiveDate) -> String {
-    format!("{}T00:00:00Z", day.format("%Y-%m-%d"))
-}
-
-pub fn day(text: Option<&str>) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text?.get(..10)?, "%Y-%m-%d").ok()
 }
 
 /// `POST /V1.0/Contracts/{id}/Services`: a service on a contract. Units are not part of it:

@@ -3,13 +3,12 @@
 use super::api::Api;
 use super::read::{Units, units_over};
 use super::wire::{self, condition};
-use super::{
-    Autotask, KEY_PREFIX, LineRef, NAME, OPERATIONAL, READY_TO_BILL, ServiceInfo, body, lock,
-    whole_units,
-};
+use super::{Autotask, LineRef, NAME, OPERATIONAL, READY_TO_BILL, ServiceInfo, whole_units};
+use crate::adapter_common::dates;
+use crate::adapter_common::{lock, owned_marker};
 use crate::error::PsaError;
 use crate::exact;
-use crate::http::{Method, Request};
+use crate::http::Method;
 use crate::model::{Action, Change, CustomerTarget, DesiredLine, RemoteState};
 use crate::push::WriteLog;
 use chrono::NaiveDate;
@@ -40,7 +39,7 @@ impl Autotask {
             "ContractServiceUnits",
             vec![
                 condition("eq", "contractServiceID", json!(contract_service)),
-                condition("gte", "endDate", json!(wire::date_time(day))),
+                condition("gte", "endDate", json!(dates::date_time(day))),
             ],
         )?;
         // Only the units matter to an adjustment, not the period's price.
@@ -93,15 +92,15 @@ impl Autotask {
             contract_service_id: contract_service,
             service_id: service,
             unit_change: change,
-            effective_date: wire::date_time(effective),
+            effective_date: dates::date_time(effective),
         };
-        let request = Request::with_body(
+        self.write_entity(
+            api,
             Method::Post,
             "/V1.0/ContractServiceAdjustments",
-            body(&adjustment)?,
-            false,
-        );
-        self.send_write(api, request, log)?;
+            &adjustment,
+            log,
+        )?;
         Ok(())
     }
 
@@ -118,16 +117,10 @@ impl Autotask {
             id,
             unit_price: exact::number(price),
             invoice_description: &line.description,
-            internal_description: format!("{KEY_PREFIX}{}", line.key),
+            internal_description: owned_marker(&line.key),
         };
-        // Every field is set to a value: sending it twice leaves the same service.
-        let request = Request::with_body(
-            Method::Patch,
-            format!("/V1.0/Contracts/{contract}/Services"),
-            body(&change)?,
-            true,
-        );
-        self.send_write(api, request, log)?;
+        let path = format!("/V1.0/Contracts/{contract}/Services");
+        self.write_entity(api, Method::Patch, path, &change, log)?;
         Ok(())
     }
 
@@ -168,15 +161,10 @@ impl Autotask {
                     service_id: service.id,
                     unit_price: exact::number(price),
                     invoice_description: &line.description,
-                    internal_description: format!("{KEY_PREFIX}{}", line.key),
+                    internal_description: owned_marker(&line.key),
                 };
-                let request = Request::with_body(
-                    Method::Post,
-                    format!("/V1.0/Contracts/{contract}/Services"),
-                    body(&new)?,
-                    false,
-                );
-                self.send_write(api, request, log)?
+                let path = format!("/V1.0/Contracts/{contract}/Services");
+                self.write_entity(api, Method::Post, path, &new, log)?
             }
         };
         lock(&self.contract_services).insert(id, (contract, service.id));
@@ -260,9 +248,9 @@ impl Autotask {
             id,
             contract_id: contract,
             name: &line.description,
-            description: format!("{KEY_PREFIX}{}", line.key),
+            description: owned_marker(&line.key),
             notes: &line.product,
-            date_purchased: wire::date_time(line.effective),
+            date_purchased: dates::date_time(line.effective),
             unit_quantity: exact::number(line.quantity),
             unit_price: exact::number(priced(line, service.price)?),
             billing_code_id: service.billing_code,
@@ -283,13 +271,8 @@ impl Autotask {
         let contract = self.contract_id(state, &line.agreement)?;
         let service = self.service(&line.product)?;
         let charge = self.charge_body(None, contract, line, &service)?;
-        let request = Request::with_body(
-            Method::Post,
-            format!("/V1.0/Contracts/{contract}/Charges"),
-            body(&charge)?,
-            false,
-        );
-        let id = self.send_write(api, request, log)?;
+        let path = format!("/V1.0/Contracts/{contract}/Charges");
+        let id = self.write_entity(api, Method::Post, path, &charge, log)?;
         Ok(LineRef::Charge(id).text())
     }
 
@@ -304,13 +287,8 @@ impl Autotask {
         let contract = self.contract_id(state, &line.agreement)?;
         let service = self.service(&line.product)?;
         let charge = self.charge_body(Some(id), contract, line, &service)?;
-        let request = Request::with_body(
-            Method::Patch,
-            format!("/V1.0/Contracts/{contract}/Charges"),
-            body(&charge)?,
-            true,
-        );
-        self.send_write(api, request, log)?;
+        let path = format!("/V1.0/Contracts/{contract}/Charges");
+        self.write_entity(api, Method::Patch, path, &charge, log)?;
         Ok(LineRef::Charge(id).text())
     }
 
@@ -336,13 +314,9 @@ impl Autotask {
                     id,
                     unit_quantity: exact::number(Decimal::ZERO),
                 };
-                let request = Request::with_body(
-                    Method::Patch,
-                    format!("/V1.0/Contracts/{contract}/Charges"),
-                    body(&change)?,
-                    true,
-                );
-                self.send_write(api, request, log).map(|_| ())
+                let path = format!("/V1.0/Contracts/{contract}/Charges");
+                self.write_entity(api, Method::Patch, path, &change, log)
+                    .map(|_| ())
             }
         }
     }

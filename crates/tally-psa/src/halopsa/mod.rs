@@ -18,13 +18,19 @@
 mod token;
 pub mod wire;
 
+use crate::adapter_common::answers::{Wording, check_status};
+use crate::adapter_common::dates::{date_time, day};
+use crate::adapter_common::journaled_write::send_journaled;
+use crate::adapter_common::line_change::LineChange;
+use crate::adapter_common::{
+    self, agreement_id, lock, owned_key, owned_marker, pause_before_retry, request_body,
+};
 use crate::answer::{encode, parse};
 use crate::config::{Credentials, HaloConfig};
-use crate::desired::cancel_day;
-use crate::error::{PsaError, Redactor, RequestError};
+use crate::error::{PsaError, Redactor};
 use crate::exact;
 use crate::http::{Answer, Http, Method, Observer, Request};
-use crate::model::{Action, CatalogueItem, Change, CustomerTarget, RemoteLine, RemoteState};
+use crate::model::{CatalogueItem, Change, CustomerTarget, RemoteLine, RemoteState};
 use crate::push::{Psa, WriteLog};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,7 +42,7 @@ pub use token::TOKEN_PATH;
 
 const NAME: &str = "HaloPSA";
 /// The prefix of the `item_external_reference` of a line Tally owns.
-pub const KEY_PREFIX: &str = "tally:";
+pub const KEY_PREFIX: &str = adapter_common::KEY_PREFIX;
 /// Where the API lives below the base URL (the document's server).
 pub const API: &str = "/api";
 const PAGE_SIZE: u32 = 100;
@@ -121,18 +127,15 @@ impl Halo {
         Ok(answer)
     }
 
-    /// A non-2xx answer is an error quoting Halo's body.
-    fn check(&self, request: &Request, answer: Answer) -> Result<Answer, PsaError> {
-        match answer.status {
-            200..=299 => Ok(answer),
-            status => Err(self
-                .http
-                .error(
-                    request,
-                    format!("status {status}: {}", wire::error_detail(&answer.body)),
-                )
-                .into()),
-        }
+    /// Sends an API request and turns a non-2xx answer into an error quoting Halo's body (a
+    /// 401 is [`Halo::send`]'s: the token is renewed first).
+    fn send_checked(&self, request: &Request) -> Result<Answer, PsaError> {
+        let answer = self.send(request)?;
+        let wording = Wording {
+            refused: None,
+            detail: wire::error_detail,
+        };
+        check_status(&self.http, request, answer, &wording)
     }
 
     /// Every page of a list: `records` names the list in Halo's answer (`clients`). Records are
@@ -162,8 +165,7 @@ impl Halo {
                     )
                     .into());
             }
-            let answer = self.send(&request)?;
-            let answer = self.check(&request, answer)?;
+            let answer = self.send_checked(&request)?;
             let page: wire::Page<T> = wire::page(answer.status, &answer.body, records, expected)
                 .map_err(|problem| PsaError::from(self.http.error(&request, problem)))?;
             let empty = page.records.is_empty();
@@ -190,12 +192,7 @@ impl Halo {
 
     /// The catalogue by item name, read once per run (items are not per customer).
     fn catalogue(&self) -> Result<BTreeMap<String, CatalogueItem>, PsaError> {
-        if let Some(cached) = self
-            .catalogue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
+        if let Some(cached) = lock(&self.catalogue).clone() {
             return Ok(cached);
         }
         let items: Vec<Item> = self.list(&format!("{API}/Item"), "items", "a list of items")?;
@@ -208,7 +205,7 @@ impl Halo {
                 });
             }
         }
-        *self.catalogue.lock().unwrap_or_else(|e| e.into_inner()) = Some(by_name.clone());
+        *lock(&self.catalogue) = Some(by_name.clone());
         Ok(by_name)
     }
 
@@ -247,54 +244,32 @@ impl Halo {
         log: &dyn WriteLog,
         key: &str,
     ) -> Result<String, PsaError> {
-        let description = self.http.describe(&request);
-        let body = request.body.clone().unwrap_or_default();
-        let id = log.before(&description, &body)?;
-        let answer = self.send(&request)?;
-        let answer = self.check(&request, answer)?;
-        let unknown = |problem: String| {
-            PsaError::from(RequestError {
-                transient: true,
-                outcome_unknown: true,
-                ..self.http.error(&request, problem)
-            })
-        };
-        let lines: Vec<Line> =
-            parse(answer.status, &answer.body, "the lines written").map_err(unknown)?;
-        let reference = format!("{KEY_PREFIX}{key}");
-        let line = lines
-            .iter()
-            .find(|l| l.item_external_reference.as_deref() == Some(reference.as_str()))
-            .ok_or_else(|| {
-                unknown(format!(
-                    "status {}: the answer does not hold the line `{reference}`",
-                    answer.status
-                ))
-            })?;
-        let line_id = line.id.to_string();
-        log.after(id, Some(&line_id), &format!("{}", answer.status))?;
-        Ok(line_id)
+        let send_checked = |request: &Request| self.send_checked(request);
+        send_journaled(&self.http, &request, log, send_checked, |answer| {
+            let lines: Vec<Line> = parse(answer.status, &answer.body, "the lines written")?;
+            let reference = owned_marker(key);
+            let line = lines
+                .iter()
+                .find(|l| l.item_external_reference.as_deref() == Some(reference.as_str()))
+                .ok_or_else(|| {
+                    format!(
+                        "status {}: the answer does not hold the line `{reference}`",
+                        answer.status
+                    )
+                })?;
+            Ok(line.id.to_string())
+        })
     }
 
     fn invoice_id(&self, state: &RemoteState, name: &str) -> Result<i64, PsaError> {
-        state
-            .agreements
-            .get(name)
-            .and_then(|id| id.parse().ok())
-            .ok_or_else(|| {
-                PsaError::Config(format!(
-                    "{NAME}: recurring invoice `{name}` is not there any more"
-                ))
-            })
+        agreement_id(state, NAME, "recurring invoice", name)
     }
 
     fn write_lines(&self, line: &LineWrite<'_>, idempotent: bool) -> Result<Request, PsaError> {
-        let body = serde_json::to_string(&[line])
-            .map_err(|e| PsaError::Config(format!("{NAME}: cannot write a request: {e}")))?;
         Ok(Request::with_body(
             Method::Post,
             UPDATE_LINES,
-            body,
+            request_body(NAME, &[line])?,
             idempotent,
         ))
     }
@@ -389,17 +364,13 @@ impl Psa for Halo {
                 state.lines.push(RemoteLine {
                     external_id: line.id.to_string(),
                     agreement: reference.clone(),
-                    key: line
-                        .item_external_reference
-                        .as_deref()
-                        .and_then(|r| r.strip_prefix(KEY_PREFIX))
-                        .map(str::to_string),
+                    key: owned_key(line.item_external_reference.as_deref()),
                     product,
                     description: line.item_shortdescription.unwrap_or_default(),
                     quantity: line.qty_order.unwrap_or_default(),
                     unit_price: line.unit_price,
-                    effective: wire::day(&line.startdate),
-                    ends: wire::day(&line.enddate),
+                    effective: day(line.startdate.as_deref()),
+                    ends: day(line.enddate.as_deref()),
                 });
             }
         }
@@ -413,11 +384,8 @@ impl Psa for Halo {
         change: &Change,
         log: &dyn WriteLog,
     ) -> Result<String, PsaError> {
-        match change.action {
-            Action::Create => {
-                let Some(line) = &change.desired else {
-                    return Err(PsaError::Config("a create without a line".into()));
-                };
+        match LineChange::of(NAME, change, target)? {
+            LineChange::Create(line) => {
                 let ihid = self.invoice_id(state, &line.agreement)?;
                 let item_id = state
                     .catalogue
@@ -430,19 +398,16 @@ impl Psa for Halo {
                     item_shortdescription: Some(&line.description),
                     qty_order: Some(exact::number(line.quantity)),
                     unit_price: line.unit_price.map(exact::number),
-                    startdate: Some(wire::date_time(line.effective)),
-                    enddate: line.ends.map(|d| Some(wire::date_time(d))),
-                    item_external_reference: Some(format!("{KEY_PREFIX}{}", line.key)),
+                    startdate: Some(date_time(line.effective)),
+                    enddate: line.ends.map(|d| Some(date_time(d))),
+                    item_external_reference: Some(owned_marker(&line.key)),
                     ..LineWrite::default()
                 };
                 // A create is not idempotent: after a lost answer the lines are read again.
                 let request = self.write_lines(&write, false)?;
                 self.send_write(request, log, &line.key)
             }
-            Action::Update | Action::Adopt => {
-                let (Some(line), Some(id)) = (&change.desired, &change.external_id) else {
-                    return Err(PsaError::Config("an update without a line".into()));
-                };
+            LineChange::Update { line, id } => {
                 let ihid = self.invoice_id(state, &line.agreement)?;
                 let had_end = change.before.as_ref().is_some_and(|b| b.ends.is_some());
                 let write = LineWrite {
@@ -452,39 +417,30 @@ impl Psa for Halo {
                     qty_order: Some(exact::number(line.quantity)),
                     unit_price: line.unit_price.map(exact::number),
                     enddate: match line.ends {
-                        Some(d) => Some(Some(wire::date_time(d))),
+                        Some(d) => Some(Some(date_time(d))),
                         None if had_end => Some(None),
                         None => None,
                     },
-                    item_external_reference: Some(format!("{KEY_PREFIX}{}", line.key)),
+                    item_external_reference: Some(owned_marker(&line.key)),
                     ..LineWrite::default()
                 };
                 // Every value is set, not added to: sending it twice leaves the same line.
                 let request = self.write_lines(&write, true)?;
                 self.send_write(request, log, &line.key)
             }
-            Action::Cancel => {
-                let Some(id) = &change.external_id else {
-                    return Err(PsaError::Config("a cancellation without a line".into()));
-                };
+            LineChange::Cancel { id, last_day } => {
                 let ihid = self.invoice_id(state, &change.agreement)?;
-                let on = change
-                    .cancel_on
-                    .unwrap_or_else(|| cancel_day(target.period_start));
                 let write = LineWrite {
                     id: Some(line_id(id, &change.key)?),
                     ihid,
-                    enddate: Some(Some(wire::date_time(on))),
+                    enddate: Some(Some(date_time(last_day))),
                     // The key stays as it is: the answer is recognised by it.
-                    item_external_reference: Some(format!("{KEY_PREFIX}{}", change.key)),
+                    item_external_reference: Some(owned_marker(&change.key)),
                     ..LineWrite::default()
                 };
                 let request = self.write_lines(&write, true)?;
                 self.send_write(request, log, &change.key)
             }
-            Action::Unchanged | Action::NotOwned | Action::Refused => Err(PsaError::Config(
-                format!("{NAME}: nothing to write for `{}`", change.key),
-            )),
         }
     }
 
@@ -493,7 +449,6 @@ impl Psa for Halo {
     }
 
     fn pause_before(&self, attempt: u32) {
-        self.http
-            .pause(self.http.backoff(attempt), "before trying a write again");
+        pause_before_retry(&self.http, attempt);
     }
 }

@@ -4,6 +4,7 @@
 //! HTTP client's `Authorization` header and in its redactor; it is never journaled or shown.
 
 use super::wire::TokenAnswer;
+use crate::adapter_common::lock;
 use crate::answer::encode;
 use crate::error::PsaError;
 use crate::http::{Http, Method, Request};
@@ -33,7 +34,7 @@ pub struct Asker<'a> {
 impl TokenState {
     /// Whether a token is held and not about to expire.
     pub fn fresh(&self) -> bool {
-        let expires = self.expires.lock().unwrap_or_else(|e| e.into_inner());
+        let expires = lock(&self.expires);
         expires.is_some_and(|at| {
             Instant::now()
                 .checked_add(MARGIN)
@@ -118,7 +119,7 @@ impl TokenState {
         let now = Instant::now();
         // Should the clock not hold it, the token counts as stale: renewed before each use.
         let expires = now.checked_add(lifetime).unwrap_or(now);
-        *self.expires.lock().unwrap_or_else(|e| e.into_inner()) = Some(expires);
+        *lock(&self.expires) = Some(expires);
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! invoices (`InvoiceHeader`) and their lines (`InvoiceDetail`), and Halo's error bodies.
 //! Numbers are read from their text ([`crate::exact`]), never through `f64`.
 
+use crate::adapter_common::dates;
 use crate::answer::parse;
 use crate::error::excerpt;
 use crate::exact;
@@ -170,12 +171,11 @@ pub struct LineWrite<'a> {
 
 /// Halo's dates are `date-time`s; Tally's are whole days.
 pub fn date_time(day: NaiveDate) -> String {
-    format!("{}T00:00:00Z", day.format("%Y-%m-%d"))
+    dates::date_time(day)
 }
 
 pub fn day(text: &Option<String>) -> Option<NaiveDate> {
-    let text = text.as_deref()?;
-    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+    dates::day(text.as_deref())
 }
 
 /// What Halo's error body says, in one line: a JSON string, an object with a message
