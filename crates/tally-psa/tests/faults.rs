@@ -9,129 +9,47 @@
 //! `TALLY_PSA_FAULT_SCHEDULES=2000 cargo test -p tally-psa --test faults -- --nocapture` runs
 //! more schedules (default 200) and prints the figures.
 
+mod fault_schedules;
 mod support;
 
-use support::{World, northwind};
-use tally_psa::journal::Journal;
-use tally_psa_testserver::{Fault, Faults, RandomFaults};
+use fault_schedules::{Figures, duplicates_and_losses, max_attempts, random_faults};
+use support::common::PsaWorld;
+use support::{World, northwind, state_dir};
+use tally_plan::Plan;
 
-const KINDS: [Fault; 9] = [
-    Fault::RateLimit { retry_after: 0 },
-    Fault::Status(500),
-    Fault::Status(503),
-    Fault::StatusAfterCommit(500),
-    Fault::Slow { millis: 2 },
-    Fault::DropBeforeCommit,
-    Fault::DropAfterCommit,
-    Fault::Truncated,
-    Fault::Html,
-];
-
-#[derive(Default, Debug)]
-struct Figures {
-    schedules: u64,
-    runs: u64,
-    stopped_runs: u64,
-    resumed_runs: u64,
-    requests: u64,
-    faults: u64,
-    lost_answers_after_commit: u64,
-    confirmed_by_reading_back: u64,
+/// The keys of the additions Tally has active in the plan's period.
+fn active_keys(world: &World, plan: &Plan) -> Vec<String> {
+    let start = plan.customers[0].period.start;
+    world
+        .fake
+        .state()
+        .additions
+        .iter()
+        .filter(|a| a.description.starts_with("tally:") && a.cancelled.is_none_or(|c| c >= start))
+        .map(|a| a.description.clone())
+        .collect()
 }
 
 #[test]
 fn every_fault_schedule_ends_with_the_plan_exactly_once() {
-    let schedules: u64 = std::env::var("TALLY_PSA_FAULT_SCHEDULES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(200);
-    let mut plan = northwind();
-    // A smaller customer keeps each schedule quick; the whole plan runs in other tests.
-    plan.customers[0].lines.truncate(6);
-    let mut next = plan.clone();
-    {
-        let lines = &mut next.customers[0].lines;
-        for line in lines.iter_mut().step_by(2) {
-            line.quantity += 2;
-            line.amount = line
-                .unit_price
-                .map(|p| p * rust_decimal::Decimal::from(line.quantity));
-        }
-        lines.remove(1);
-    }
-    let started = std::time::Instant::now();
-    let mut figures = Figures::default();
-    for seed in 0..schedules {
+    let (plan, next) = fault_schedules::six_lines_and_next_month(northwind());
+    let mut figures = Figures::start();
+    for seed in 0..fault_schedules::schedule_count(200) {
         let mut world = World::for_plan(&plan);
-        // Half the schedules get a small budget, so runs stop part-way and are resumed.
-        world.max_attempts = if seed % 4 < 2 { 2 } else { 6 };
-        let mut random = RandomFaults::new(
-            seed.wrapping_mul(0x5851_f42d_4c95_7f2d) ^ 17,
-            200,
-            KINDS.to_vec(),
-        );
-        random.writes_only = seed % 2 == 0;
-        let mut faults = Faults::none();
-        faults.random = Some(random);
-        world.fake.set_faults(faults);
-        let dir = support::state_dir();
+        world.max_attempts = max_attempts(seed);
+        world.fake.set_faults(random_faults(seed, 17));
+        let dir = state_dir();
         // This month's plan, then next month's (updates and a cancellation), each under faults.
         for (phase, wanted) in [&plan, &next].into_iter().enumerate() {
-            let mut done = false;
-            for _ in 0..30 {
-                // A new process each time: a fresh adapter, the journal reopened.
-                let mut journal = Journal::open(dir.path()).unwrap();
-                journal.lock().unwrap();
-                figures.runs += 1;
-                let report = world
-                    .push(wanted, Some(&mut journal), true)
-                    .unwrap_or_else(|e| panic!("seed {seed} phase {phase}: {e}"));
-                figures.confirmed_by_reading_back += report
-                    .diff
-                    .customers
-                    .iter()
-                    .flat_map(|c| &c.changes)
-                    .filter(|c| matches!(c.outcome, Some(tally_psa::Outcome::Confirmed { .. })))
-                    .count() as u64;
-                if report.resumed.is_some() {
-                    figures.resumed_runs += 1;
-                }
-                if report.stopped.is_none() && report.diff.writes() == 0 {
-                    done = true;
-                    break;
-                }
-                if report.stopped.is_some() {
-                    figures.stopped_runs += 1;
-                }
-            }
-            assert!(done, "seed {seed} phase {phase}: the push never completed");
+            figures.push_until_done(seed, phase, dir.path(), 30, |journal| {
+                world.push(wanted, Some(journal), true)
+            });
+            figures.count_lines(duplicates_and_losses(active_keys(&world, wanted), wanted));
             world.assert_holds(wanted);
         }
         let log = world.fake.log();
-        figures.requests += log.len() as u64;
-        figures.faults += log.iter().filter(|l| l.fault.is_some()).count() as u64;
-        figures.lost_answers_after_commit += log
-            .iter()
-            .filter(|l| {
-                l.method != "GET"
-                    && matches!(
-                        l.fault,
-                        Some(
-                            Fault::DropAfterCommit | Fault::StatusAfterCommit(_) | Fault::Truncated
-                        )
-                    )
-            })
-            .count() as u64;
-        let violations = world.fake.violations();
-        assert!(violations.is_empty(), "seed {seed}: {violations:?}");
-        figures.schedules += 1;
+        let requests = log.iter().map(|l| (l.method != "GET", l.fault));
+        figures.count_schedule(seed, requests, world.fake.violations());
     }
-    eprintln!(
-        "fault figures: {figures:?} in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        figures.lost_answers_after_commit > 0,
-        "the schedules include lost answers"
-    );
+    figures.finish("ConnectWise");
 }

@@ -9,44 +9,24 @@
 //! `TALLY_PSA_FAULT_SCHEDULES=2000 cargo test -p tally-psa --test faults_autotask -- --nocapture`
 //! runs more schedules (default 80) and prints the figures.
 
+mod autotask_support;
+mod fault_schedules;
+
+use autotask_support::common::{self, day, state_dir};
 use chrono::NaiveDate;
+use fault_schedules::{Figures, max_attempts, random_faults};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tally_plan::Plan;
 use tally_psa::autotask::Autotask;
-use tally_psa::config::{AutotaskConfig, HttpSettings};
-use tally_psa::journal::Journal;
-use tally_psa::{Psa, PushOptions};
-use tally_psa_testserver::autotask::{Credentials, Fake, is_write};
-use tally_psa_testserver::{Fault, Faults, RandomFaults, Server};
-
-const USERNAME: &str = "tally-api@northwind-msp.example";
-const CODE: &str = "CODE-SENTINEL-7d1f0e";
-const SECRET: &str = "SENTINEL-secret-3a9c55";
-
-const KINDS: [Fault; 9] = [
-    Fault::RateLimit { retry_after: 0 },
-    Fault::Status(500),
-    Fault::Status(503),
-    Fault::StatusAfterCommit(500),
-    Fault::Slow { millis: 2 },
-    Fault::DropBeforeCommit,
-    Fault::DropAfterCommit,
-    Fault::Truncated,
-    Fault::Html,
-];
-
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
+use tally_psa::config::HttpSettings;
+use tally_psa_testserver::Server;
+use tally_psa_testserver::autotask::{Fake, is_write};
 
 /// Six of Northwind's lines sent to Autotask, and a one-off true-up.
 fn plan() -> Plan {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/northwind/expected-plan.json");
-    let mut value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut value = common::northwind_json();
     let customer = &mut value["customers"][0];
     customer["psa"]["kind"] = "autotask".into();
     customer["psa"]["company"] = "Northwind Traders".into();
@@ -64,32 +44,14 @@ fn plan() -> Plan {
 /// Next month: every other line +2, one line gone, the one-off is history.
 fn next(plan: &Plan) -> Plan {
     let mut next = plan.clone();
-    let (start, end) = (day(2026, 11, 1), day(2026, 11, 30));
-    next.period.start = start;
-    next.period.end = end;
+    common::next_month(&mut next);
     let customer = &mut next.customers[0];
-    customer.period.start = start;
-    customer.period.end = end;
-    customer.lines.retain(|l| !tally_psa::desired::one_off(l));
     for line in customer.lines.iter_mut().step_by(2) {
         line.quantity += 2;
         line.amount = line.unit_price.map(|p| p * Decimal::from(line.quantity));
     }
     customer.lines.remove(1);
     next
-}
-
-/// A journal directory in memory where the machine has one: the journal syncs every record.
-fn state_dir() -> tempfile::TempDir {
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir()
-        && let Ok(dir) = tempfile::Builder::new()
-            .prefix("tally-psa-at-")
-            .tempdir_in(shm)
-    {
-        return dir;
-    }
-    tempfile::tempdir().unwrap()
 }
 
 struct World {
@@ -99,26 +61,12 @@ struct World {
 
 impl World {
     fn new(plan: &Plan) -> World {
-        let fake = Arc::new(
-            Fake::new(
-                Credentials {
-                    username: USERNAME.into(),
-                    integration_code: CODE.into(),
-                    secret: SECRET.into(),
-                },
-                day(2026, 10, 1),
-            )
-            .unwrap(),
-        );
-        let customer = &plan.customers[0];
+        let fake = autotask_support::fake();
         let company = fake.add_company("Northwind Traders");
         fake.add_contract(company, "Microsoft Licensing", day(2026, 1, 1));
         fake.add_contract(company, "Managed Services", day(2026, 1, 1));
-        let mut seen = std::collections::BTreeSet::new();
-        for line in &customer.lines {
-            if seen.insert(line.product.clone()) {
-                fake.add_service(&line.product, line.unit_price.unwrap_or(Decimal::TWO));
-            }
+        for (product, price) in common::catalogue(&plan.customers[0].lines) {
+            fake.add_service(&product, price);
         }
         // Small pages (a third of the schedules keep them): paging runs under faults too.
         fake.set_page_size(4);
@@ -127,25 +75,13 @@ impl World {
     }
 
     fn adapter(&self, max_attempts: u32) -> Autotask {
-        let config = AutotaskConfig {
-            base_url: None,
-            zone_url: Fake::zone_url(&self.server),
-            username: USERNAME.into(),
-            integration_code_env: "TALLY_AUTOTASK_INTEGRATION_CODE".into(),
-            secret_env: "TALLY_AUTOTASK_SECRET".into(),
-            products: BTreeMap::new(),
-            http: HttpSettings {
-                max_attempts,
-                base_delay_ms: 1,
-                max_delay_ms: 2,
-                max_retry_after_s: 2,
-                timeout_s: 5,
-                connect_timeout_s: 2,
-                concurrency: 3,
-                jitter_seed: Some(5),
-            },
+        let http = HttpSettings {
+            max_delay_ms: 2,
+            concurrency: 3,
+            jitter_seed: Some(5),
+            ..common::http_settings(max_attempts, 3)
         };
-        Autotask::with_keys(config, CODE.into(), SECRET.into(), None)
+        autotask_support::adapter(autotask_support::config(&self.server, http))
     }
 
     /// The customer is billed exactly the plan (one line per plan line, to the cent). Counts
@@ -219,121 +155,37 @@ impl World {
     }
 }
 
-#[derive(Default, Debug)]
-struct Figures {
-    schedules: u64,
-    runs: u64,
-    stopped_runs: u64,
-    resumed_runs: u64,
-    requests: u64,
-    faults: u64,
-    lost_answers_after_commit: u64,
-    confirmed_by_reading_back: u64,
-    duplicates: u64,
-    lost_lines: u64,
-    violations: u64,
-}
-
 #[test]
 fn every_fault_schedule_ends_with_the_plan_exactly_once() {
-    let schedules: u64 = std::env::var("TALLY_PSA_FAULT_SCHEDULES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(80);
     let october = plan();
     let november = next(&october);
-    let started = std::time::Instant::now();
-    let mut figures = Figures::default();
-    for seed in 0..schedules {
+    let mut figures = Figures::start();
+    for seed in 0..fault_schedules::schedule_count(80) {
         let world = World::new(&october);
-        // Half the schedules get a budget of 2 tries, so runs stop part-way and are resumed.
-        let max_attempts = if seed % 4 < 2 { 2 } else { 6 };
-        let mut random = RandomFaults::new(
-            seed.wrapping_mul(0x5851_f42d_4c95_7f2d) ^ 29,
-            200,
-            KINDS.to_vec(),
-        );
-        random.writes_only = seed % 2 == 0;
-        let mut faults = Faults::none();
-        faults.random = Some(random);
-        world.fake.set_faults(faults);
+        let max_attempts = max_attempts(seed);
+        world.fake.set_faults(random_faults(seed, 29));
         let dir = state_dir();
         if seed % 3 != 0 {
             world.fake.set_page_size(500);
         }
         for (phase, wanted) in [&october, &november].into_iter().enumerate() {
             world.fake.set_today(wanted.period.start);
-            let mut done = false;
-            for _ in 0..40 {
-                // A new process each time: a fresh adapter, the journal reopened.
-                let mut journal = Journal::open(dir.path()).unwrap();
-                journal.lock().unwrap();
+            figures.push_until_done(seed, phase, dir.path(), 40, |journal| {
                 let adapter = world.adapter(max_attempts);
-                let mut adapters: BTreeMap<&'static str, &dyn Psa> = BTreeMap::new();
-                adapters.insert("autotask", &adapter);
-                figures.runs += 1;
-                let report = tally_psa::push(
+                common::push_through(
+                    "autotask",
+                    &adapter,
                     wanted,
-                    "sha",
-                    &adapters,
-                    &BTreeMap::new(),
-                    Some(&mut journal),
-                    PushOptions {
-                        apply: true,
-                        diff: Default::default(),
-                    },
+                    Some(journal),
+                    true,
+                    Default::default(),
                 )
-                .unwrap_or_else(|e| panic!("seed {seed} phase {phase}: {e}"));
-                figures.confirmed_by_reading_back += report
-                    .diff
-                    .customers
-                    .iter()
-                    .flat_map(|c| &c.changes)
-                    .filter(|c| matches!(c.outcome, Some(tally_psa::Outcome::Confirmed { .. })))
-                    .count() as u64;
-                if report.resumed.is_some() {
-                    figures.resumed_runs += 1;
-                }
-                if report.stopped.is_none() && report.diff.writes() == 0 {
-                    done = true;
-                    break;
-                }
-                if report.stopped.is_some() {
-                    figures.stopped_runs += 1;
-                }
-            }
-            assert!(done, "seed {seed} phase {phase}: the push never completed");
-            let (duplicates, lost) = world.check(wanted, seed);
-            figures.duplicates += duplicates;
-            figures.lost_lines += lost;
+            });
+            figures.count_lines(world.check(wanted, seed));
         }
         let log = world.fake.log();
-        figures.requests += log.len() as u64;
-        figures.faults += log.iter().filter(|l| l.fault.is_some()).count() as u64;
-        figures.lost_answers_after_commit += log
-            .iter()
-            .filter(|l| {
-                is_write(&l.method, &l.path)
-                    && matches!(
-                        l.fault,
-                        Some(
-                            Fault::DropAfterCommit | Fault::StatusAfterCommit(_) | Fault::Truncated
-                        )
-                    )
-            })
-            .count() as u64;
-        let violations = world.fake.violations();
-        figures.violations += violations.len() as u64;
-        assert!(violations.is_empty(), "seed {seed}: {violations:?}");
-        figures.schedules += 1;
+        let requests = log.iter().map(|l| (is_write(&l.method, &l.path), l.fault));
+        figures.count_schedule(seed, requests, world.fake.violations());
     }
-    eprintln!(
-        "autotask fault figures: {figures:?} in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    assert_eq!((figures.duplicates, figures.lost_lines), (0, 0));
-    assert!(
-        figures.lost_answers_after_commit > 0,
-        "the schedules include lost answers"
-    );
+    figures.finish("Autotask");
 }

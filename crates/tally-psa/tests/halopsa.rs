@@ -6,29 +6,14 @@
 
 mod halopsa_support;
 
-use chrono::NaiveDate;
-use halopsa_support::{CLIENT_ID, SECRET, SECRET_ENV, World, northwind, push_through, state_dir};
+use halopsa_support::common::{self, PsaWorld, Run, day, state_dir};
+use halopsa_support::{CLIENT_ID, SECRET, SECRET_ENV, World, northwind, push_through};
 use rust_decimal::Decimal;
 use tally_psa::diff::DiffOptions;
 use tally_psa::journal::Journal;
 use tally_psa::{Action, Outcome, PsaError};
 use tally_psa_testserver::halopsa::TOKEN_PATH;
 use tally_psa_testserver::{Fault, Faults};
-
-fn next_month(plan: &mut tally_plan::Plan) {
-    let start = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-    let end = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
-    plan.period.start = start;
-    plan.period.end = end;
-    for customer in &mut plan.customers {
-        customer.period.start = start;
-        customer.period.end = end;
-        for line in &mut customer.lines {
-            line.period.start = start;
-            line.period.end = end;
-        }
-    }
-}
 
 /// Northwind with one-off lines: a prorated stretch whose amount is quantity × effective unit
 /// price (R2), one whose amount is not a multiple of its quantity (R1: sent as 1 × amount), and
@@ -69,33 +54,15 @@ fn with_one_offs() -> tally_plan::Plan {
 fn first_push_creates_every_line_and_a_second_writes_nothing() {
     let plan = northwind();
     let world = World::for_plan(&plan);
-    let dry = world.push(&plan, None, false).unwrap();
-    let customer = &dry.diff.customers[0];
-    assert_eq!(customer.count(Action::Create), 27);
-    assert_eq!(customer.before, Decimal::ZERO);
     // The catalogue prices the archiving line (12 × 2.00).
-    assert_eq!(
-        customer.after,
-        Decimal::new(436501, 2) + Decimal::new(2400, 2)
-    );
-    assert_eq!(world.fake.writes(), 0, "a dry run writes nothing");
+    let after = Decimal::new(436501, 2) + Decimal::new(2400, 2);
+    common::a_first_dry_run_creates_every_line(&world, &plan, 27, after);
 
     let dir = state_dir();
     let mut journal = Journal::open(dir.path()).unwrap();
     journal.lock().unwrap();
     world.fake.clear_log();
-    let applied = world.push(&plan, Some(&mut journal), true).unwrap();
-    assert_eq!(applied.stopped, None);
-    assert_eq!(applied.written, 27);
-    world.assert_holds(&plan);
-    assert_eq!(world.fake.violations(), Vec::<String>::new());
-    let recorded = journal.writes().unwrap();
-    assert_eq!(recorded.len(), 27);
-    assert!(
-        recorded
-            .iter()
-            .all(|r| r.state == "done" && r.external_id.is_some())
-    );
+    common::a_first_apply_creates_every_line(&world, &plan, &mut journal, 27);
     // One read per entity per customer: the token, the items, the client, the invoices.
     let reads: Vec<String> = world
         .fake
@@ -110,11 +77,7 @@ fn first_push_creates_every_line_and_a_second_writes_nothing() {
         "no read per line"
     );
 
-    world.fake.clear_log();
-    let again = world.push(&plan, Some(&mut journal), true).unwrap();
-    assert_eq!(again.diff.writes(), 0);
-    assert_eq!(again.diff.customers[0].count(Action::Unchanged), 27);
-    assert_eq!(world.fake.writes(), 0, "the second apply makes no write");
+    common::a_second_apply_writes_nothing(&world, &plan, &mut journal, 27);
 
     // Neither the secret nor any token the fake issued is in the journal.
     let mut needles = world.fake.issued_tokens();
@@ -135,52 +98,7 @@ fn first_push_creates_every_line_and_a_second_writes_nothing() {
 fn next_month_updates_and_cancels_exactly_what_changed() {
     let plan = northwind();
     let world = World::for_plan(&plan);
-    let dir = state_dir();
-    let mut journal = Journal::open(dir.path()).unwrap();
-    world.push(&plan, Some(&mut journal), true).unwrap();
-
-    let mut november = plan.clone();
-    next_month(&mut november);
-    let lines = &mut november.customers[0].lines;
-    let support = lines
-        .iter_mut()
-        .find(|l| l.id.ends_with("support/department=Engineering"))
-        .unwrap();
-    support.quantity = 12;
-    support.amount = Some(Decimal::new(39000, 2));
-    let backup = lines
-        .iter_mut()
-        .find(|l| l.id.ends_with("/backup"))
-        .unwrap();
-    backup.unit_price = Some(Decimal::new(395, 2));
-    backup.amount = Some(Decimal::new(20145, 2));
-    lines.retain(|l| !l.id.ends_with("/server_monitoring"));
-
-    world.fake.clear_log();
-    let dry = world.push(&november, Some(&mut journal), false).unwrap();
-    let customer = &dry.diff.customers[0];
-    let changed: Vec<(Action, &str)> = customer
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::Unchanged)
-        .map(|c| (c.action, c.key.rsplit('/').next().unwrap_or_default()))
-        .collect();
-    assert_eq!(
-        changed,
-        [
-            (Action::Update, "department=Engineering"),
-            (Action::Update, "backup"),
-            (Action::Cancel, "server_monitoring")
-        ]
-    );
-    assert_eq!(
-        customer.after - customer.before,
-        Decimal::new(3250 + 1020 - 13500, 2)
-    );
-
-    let applied = world.push(&november, Some(&mut journal), true).unwrap();
-    assert_eq!(applied.written, 3);
-    assert_eq!(world.fake.writes(), 3);
+    common::next_month_changes_exactly_what_changed(&world, &plan);
     assert!(
         world
             .fake
@@ -190,7 +108,6 @@ fn next_month_updates_and_cancels_exactly_what_changed() {
             .all(|l| l.path == TOKEN_PATH || l.path == "/api/RecurringInvoice/updatelines"),
         "every write goes through updatelines"
     );
-    world.assert_holds(&november);
     let state = world.fake.state();
     let cancelled = state
         .lines
@@ -203,7 +120,7 @@ fn next_month_updates_and_cancels_exactly_what_changed() {
         .unwrap();
     assert_eq!(
         cancelled.end,
-        NaiveDate::from_ymd_opt(2026, 10, 31),
+        Some(day(2026, 10, 31)),
         "billed through October, never deleted"
     );
     assert_eq!(state.lines.len(), 27, "nothing deleted, nothing added");
@@ -244,7 +161,7 @@ fn one_off_lines_end_with_the_period_and_every_line_bills_its_amount_to_the_cent
     let trueup = by_key("/trueup/backup");
     assert_eq!(trueup.quantity * trueup.unit_price, Decimal::new(-750, 2));
     for line in [&r2, &r1, &trueup] {
-        assert_eq!(line.end, NaiveDate::from_ymd_opt(2026, 10, 31));
+        assert_eq!(line.end, Some(day(2026, 10, 31)));
     }
     // The customer's lines add up to the plan's total.
     let total: Decimal = world
@@ -276,7 +193,7 @@ fn lines_tally_did_not_create_are_shown_and_left_alone_unless_adopted() {
         .find(|i| i.reference == "Managed Services")
         .unwrap()
         .id;
-    let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let start = day(2026, 1, 1);
     let backup = world.fake.add_foreign_line(
         invoice,
         "BACKUP-365",
@@ -295,36 +212,7 @@ fn lines_tally_did_not_create_are_shown_and_left_alone_unless_adopted() {
         start,
     );
 
-    let dry = world.push(&plan, None, false).unwrap();
-    let customer = &dry.diff.customers[0];
-    let refused = customer
-        .changes
-        .iter()
-        .find(|c| c.action == Action::Refused)
-        .unwrap();
-    assert!(refused.key.ends_with("/backup"));
-    assert!(
-        refused.note.as_deref().unwrap().contains("--adopt"),
-        "{refused:?}"
-    );
-    assert_eq!(customer.count(Action::NotOwned), 2);
-
-    let dir = state_dir();
-    let mut journal = Journal::open(dir.path()).unwrap();
-    let report = world.push(&plan, Some(&mut journal), true).unwrap();
-    assert_eq!(report.written, 0, "a refused push writes nothing");
-    assert_eq!(world.fake.writes(), 0);
-
-    let adopt = DiffOptions {
-        adopt: true,
-        max_change: None,
-    };
-    let report = world
-        .push_with(&plan, Some(&mut journal), true, adopt)
-        .unwrap();
-    assert_eq!(report.diff.customers[0].count(Action::Adopt), 1);
-    assert_eq!(report.stopped, None);
-    world.assert_holds(&plan);
+    common::lines_tally_did_not_create_are_left_alone_unless_adopted(&world, &plan);
     let state = world.fake.state();
     let adopted = state.lines.iter().find(|l| l.id == backup).unwrap();
     assert_eq!(adopted.quantity, Decimal::from(51));
@@ -341,50 +229,11 @@ fn lines_tally_did_not_create_are_shown_and_left_alone_unless_adopted() {
 
 #[test]
 fn products_missing_from_the_catalogue_and_large_changes_are_refused() {
-    let plan = northwind();
-    let world = World::for_plan(&plan);
-    world.fake.state().items.retain(|i| i.name != "RMM-SERVER");
-    let dry = world.push(&plan, None, false).unwrap();
-    let refusals = dry.diff.refusals();
-    assert_eq!(refusals.len(), 1, "{refusals:?}");
-    assert!(
-        refusals[0].contains("`RMM-SERVER` is not in HaloPSA's catalogue"),
-        "{refusals:?}"
+    common::missing_products_and_large_changes_are_refused(
+        &northwind(),
+        |world: &World| world.fake.state().items.retain(|i| i.name != "RMM-SERVER"),
+        "changes by 99.45%",
     );
-
-    let world = World::for_plan(&plan);
-    let dir = state_dir();
-    let mut journal = Journal::open(dir.path()).unwrap();
-    let guard = DiffOptions {
-        adopt: false,
-        max_change: Some(Decimal::from(10)),
-    };
-    let first = world
-        .push_with(&plan, Some(&mut journal), true, guard)
-        .unwrap();
-    assert!(
-        first.diff.customers[0].refusals[0].contains("nothing is billed"),
-        "{:?}",
-        first.diff.customers[0].refusals
-    );
-    world.push(&plan, Some(&mut journal), true).unwrap();
-    let mut bigger = plan.clone();
-    for line in &mut bigger.customers[0].lines {
-        if let (Some(price), Some(_)) = (line.unit_price, line.amount) {
-            line.quantity *= 2;
-            line.amount = Some(price * Decimal::from(line.quantity));
-        }
-    }
-    world.fake.clear_log();
-    let refused = world
-        .push_with(&bigger, Some(&mut journal), true, guard)
-        .unwrap();
-    assert!(
-        refused.diff.customers[0].refusals[0].contains("changes by 99.45%"),
-        "{:?}",
-        refused.diff.customers[0].refusals
-    );
-    assert_eq!(world.fake.writes(), 0);
 }
 
 #[test]
@@ -401,41 +250,18 @@ fn an_unknown_client_refuses_every_line() {
     );
 }
 
-fn expect_stop(result: Result<tally_psa::PushReport, PsaError>) -> String {
-    match result {
-        Ok(report) => report.stopped.expect("the push stops"),
-        Err(e) => e.to_string(),
-    }
-}
-
 #[test]
 fn bad_answers_name_the_psa_the_request_and_what_was_wrong() {
     let plan = northwind();
-    for (fault, words) in [
-        (Fault::Html, "HTML page"),
-        (Fault::WrongShape, "no `record_count`"),
-        (Fault::Truncated, "broke off"),
-    ] {
-        let world = World::for_plan(&plan);
-        let mut faults = Faults::none();
-        // Every try of the first API request (request 1 is the token).
-        for n in 2..=7 {
-            faults.by_request.insert(n, fault);
-        }
-        world.fake.set_faults(faults);
-        let dir = state_dir();
-        let mut journal = Journal::open(dir.path()).unwrap();
-        let message = expect_stop(world.push(&plan, Some(&mut journal), true));
-        assert!(message.contains("HaloPSA"), "{message}");
-        assert!(
-            message.contains("GET /api/Item?pageinate=true"),
-            "{message}"
-        );
-        assert!(message.contains(words), "{fault:?}: {message}");
-        assert!(!message.contains(SECRET), "{message}");
-        assert!(journal.writes().unwrap().is_empty(), "nothing recorded");
-        assert_eq!(world.fake.writes(), 0);
-    }
+    // Request 2 is the first API request (request 1 is the token).
+    common::bad_answers_stop_the_run::<World>(
+        &plan,
+        Run::Apply,
+        2,
+        "GET /api/Item?pageinate=true",
+        "no `record_count`",
+        &[SECRET],
+    );
     // A cut answer to a write: read back before anything else, then confirmed.
     let world = World::for_plan(&plan);
     let mut faults = Faults::none();
@@ -545,8 +371,6 @@ fn refused_credentials_name_the_variable_and_the_client_id() {
 
 #[test]
 fn rate_limits_server_errors_and_lost_answers_never_duplicate_a_line() {
-    let plan = northwind();
-    let world = World::for_plan(&plan);
     let mut faults = Faults::none();
     faults
         .by_request
@@ -560,49 +384,15 @@ fn rate_limits_server_errors_and_lost_answers_never_duplicate_a_line() {
     faults.by_write.insert(7, Fault::StatusAfterCommit(502));
     faults.by_write.insert(9, Fault::DropBeforeCommit);
     faults.by_write.insert(11, Fault::Slow { millis: 20 });
-    world.fake.set_faults(faults);
-    let dir = state_dir();
-    let mut journal = Journal::open(dir.path()).unwrap();
-    let started = std::time::Instant::now();
-    let report = world.push(&plan, Some(&mut journal), true).unwrap();
-    assert!(
-        started.elapsed() >= std::time::Duration::from_secs(1),
-        "Retry-After is honoured"
-    );
-    assert_eq!(report.stopped, None);
-    world.assert_holds(&plan);
-    let confirmed = report.diff.customers[0]
-        .changes
-        .iter()
-        .filter(|c| matches!(c.outcome, Some(Outcome::Confirmed { .. })))
-        .count();
-    assert_eq!(
-        confirmed, 2,
-        "the creates whose answers were lost are confirmed by reading back"
-    );
-    assert_eq!(world.fake.state().lines.len(), 27, "no duplicate");
-    assert_eq!(world.fake.violations(), Vec::<String>::new());
+    // The two creates whose answers were lost (after the drop and the 502).
+    let applied =
+        common::retries_and_lost_answers_end_with_the_plan::<World>(&northwind(), faults, 2);
+    assert_eq!(applied.world.fake.state().lines.len(), 27, "no duplicate");
 }
 
 #[test]
 fn a_retry_after_beyond_the_budget_stops_cleanly_and_resumes() {
-    let plan = northwind();
-    let world = World::for_plan(&plan);
-    let mut faults = Faults::none();
-    faults
-        .by_write
-        .insert(4, Fault::RateLimit { retry_after: 3600 });
-    world.fake.set_faults(faults);
-    let dir = state_dir();
-    let mut journal = Journal::open(dir.path()).unwrap();
-    let report = world.push(&plan, Some(&mut journal), true).unwrap();
-    let stopped = report.stopped.clone().unwrap();
-    assert!(stopped.contains("3600 s"), "{stopped}");
-    assert_eq!(report.written, 3);
-    let resumed = world.push(&plan, Some(&mut journal), true).unwrap();
-    assert_eq!(resumed.stopped, None);
-    assert_eq!(resumed.written, 24);
-    world.assert_holds(&plan);
+    common::a_retry_after_beyond_the_budget_stops_cleanly_and_resumes::<World>(&northwind());
 }
 
 #[test]

@@ -7,21 +7,15 @@
 
 mod halopsa_support;
 
-use chrono::NaiveDate;
-use halopsa_support::{World, northwind, state_dir};
+use halopsa_support::common::{PsaWorld, day, state_dir, stopped_or_error};
+use halopsa_support::{World, northwind, push_through};
 use rust_decimal::Decimal;
 use std::sync::Arc;
+use tally_psa::diff::DiffOptions;
 use tally_psa::halopsa::Halo;
 use tally_psa::journal::Journal;
-use tally_psa::{Action, Change, CustomerTarget, DesiredLine, Psa, PsaError, PushReport, WriteLog};
-use tally_psa_testserver::halopsa::{Credentials, Fake, Quirks};
-
-fn expect_stop(result: Result<PushReport, PsaError>) -> String {
-    match result {
-        Ok(report) => report.stopped.expect("the push stops"),
-        Err(e) => e.to_string(),
-    }
-}
+use tally_psa::{Action, Change, CustomerTarget, DesiredLine, Psa, PsaError, WriteLog};
+use tally_psa_testserver::halopsa::{Credentials, Fake, Quirks, State};
 
 /// The recurring invoice the fake holds for `reference` (the first one).
 fn invoice_id(world: &World, reference: &str) -> i64 {
@@ -39,6 +33,46 @@ fn agreement(plan: &tally_plan::Plan) -> String {
     plan.customers[0].psa.as_ref().unwrap().agreement.clone()
 }
 
+/// A line someone else put on `invoice` (5 × 1.00 of the plan's first product since 1
+/// September), keyed as the plan's first line: read as Tally's, it would be updated instead of
+/// created.
+fn add_line_keyed_as_the_first(
+    world: &World,
+    plan: &tally_plan::Plan,
+    invoice: i64,
+    description: &str,
+) -> i64 {
+    let first = &plan.customers[0].lines[0];
+    let line = world.fake.add_foreign_line(
+        invoice,
+        &first.product,
+        5,
+        Decimal::ONE,
+        description,
+        day(2026, 9, 1),
+    );
+    world
+        .fake
+        .state()
+        .lines
+        .iter_mut()
+        .find(|l| l.id == line)
+        .unwrap()
+        .external_reference = Some(format!("tally:{}", first.id));
+    line
+}
+
+/// Applies the plan, which must create every line as if the PSA held none of them; the fake's
+/// state after.
+fn apply_creating_every_line(world: &World, plan: &tally_plan::Plan) -> State {
+    let dir = state_dir();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let report = world.push(plan, Some(&mut journal), true).unwrap();
+    assert_eq!(report.stopped, None);
+    assert_eq!(report.diff.customers[0].count(Action::Create), 27);
+    world.fake.state().clone()
+}
+
 #[test]
 fn invoices_answered_without_lines_stop_the_push_instead_of_creating_every_line_again() {
     let plan = northwind();
@@ -53,7 +87,7 @@ fn invoices_answered_without_lines_stop_the_push_instead_of_creating_every_line_
         ..Quirks::default()
     });
     world.fake.clear_log();
-    let message = expect_stop(world.push(&plan, Some(&mut journal), true));
+    let message = stopped_or_error(world.push(&plan, Some(&mut journal), true));
     assert!(message.contains("HaloPSA"), "{message}");
     assert!(
         message.contains("GET /api/RecurringInvoice?client_id="),
@@ -76,7 +110,7 @@ fn paging_that_ignores_page_no_stops_instead_of_reading_the_first_page_again() {
     });
     let dir = state_dir();
     let mut journal = Journal::open(dir.path()).unwrap();
-    let message = expect_stop(world.push(&plan, Some(&mut journal), true));
+    let message = stopped_or_error(world.push(&plan, Some(&mut journal), true));
     assert!(
         message.contains("GET /api/Item?pageinate=true"),
         "{message}"
@@ -100,7 +134,7 @@ fn two_recurring_invoices_with_one_reference_are_refused_naming_both() {
     let first = invoice_id(&world, &reference);
     let client = world.fake.state().invoices[0].client_id;
     let second = world.fake.add_invoice(client, &reference);
-    let message = expect_stop(world.push(&plan, None, false));
+    let message = stopped_or_error(world.push(&plan, None, false));
     assert!(message.contains(&reference), "{message}");
     assert!(
         message.contains(&format!("ids {first}, {second}")),
@@ -110,29 +144,8 @@ fn two_recurring_invoices_with_one_reference_are_refused_naming_both() {
 
     // Disabled, the second one is left alone: every line goes to the first.
     world.fake.set_invoice_disabled(second, true);
-    let line = world.fake.add_foreign_line(
-        second,
-        &plan.customers[0].lines[0].product,
-        5,
-        Decimal::ONE,
-        "on the disabled invoice",
-        NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
-    );
-    // Keyed as one of the plan's lines: read as Tally's, it would be updated instead of created.
-    world
-        .fake
-        .state()
-        .lines
-        .iter_mut()
-        .find(|l| l.id == line)
-        .unwrap()
-        .external_reference = Some(format!("tally:{}", plan.customers[0].lines[0].id));
-    let dir = state_dir();
-    let mut journal = Journal::open(dir.path()).unwrap();
-    let report = world.push(&plan, Some(&mut journal), true).unwrap();
-    assert_eq!(report.stopped, None);
-    assert_eq!(report.diff.customers[0].count(Action::Create), 27);
-    let state = world.fake.state().clone();
+    let line = add_line_keyed_as_the_first(&world, &plan, second, "on the disabled invoice");
+    let state = apply_creating_every_line(&world, &plan);
     let untouched = state.lines.iter().find(|l| l.id == line).unwrap();
     assert_eq!(untouched.quantity, Decimal::from(5));
     assert!(
@@ -159,29 +172,9 @@ fn invoices_of_another_client_are_never_read_as_this_ones() {
     });
     let other = world.fake.add_client("Someone Else Ltd");
     let theirs = world.fake.add_invoice(other, &reference);
-    let line = world.fake.add_foreign_line(
-        theirs,
-        &plan.customers[0].lines[0].product,
-        5,
-        Decimal::ONE,
-        "someone else's",
-        NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
-    );
-    world
-        .fake
-        .state()
-        .lines
-        .iter_mut()
-        .find(|l| l.id == line)
-        .unwrap()
-        .external_reference = Some(format!("tally:{}", plan.customers[0].lines[0].id));
+    let line = add_line_keyed_as_the_first(&world, &plan, theirs, "someone else's");
 
-    let dir = state_dir();
-    let mut journal = Journal::open(dir.path()).unwrap();
-    let report = world.push(&plan, Some(&mut journal), true).unwrap();
-    assert_eq!(report.stopped, None);
-    assert_eq!(report.diff.customers[0].count(Action::Create), 27);
-    let state = world.fake.state().clone();
+    let state = apply_creating_every_line(&world, &plan);
     let untouched = state.lines.iter().find(|l| l.id == line).unwrap();
     assert_eq!(
         (untouched.quantity, untouched.ihid),
@@ -298,7 +291,7 @@ fn odd_world(plan: &tally_plan::Plan) -> World {
                 client_id: halopsa_support::CLIENT_ID.into(),
                 client_secret: ODD_SECRET.into(),
             },
-            NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            day(2026, 10, 1),
         )
         .unwrap(),
     );
@@ -317,14 +310,7 @@ fn error_bodies_echoing_the_form_or_the_token_never_show_them() {
     let world = odd_world(&plan);
     let adapter = Halo::with_secret(world.config(), ODD_SECRET.into(), None);
     // The fake accepts the odd secret (the encoding round-trips).
-    let report = halopsa_support::push_through(
-        &adapter,
-        &plan,
-        None,
-        false,
-        tally_psa::diff::DiffOptions::default(),
-    )
-    .unwrap();
+    let report = push_through(&adapter, &plan, None, false, DiffOptions::default()).unwrap();
     assert_eq!(report.stopped, None);
 
     // The token endpoint quotes the form, secret and all, in its 400.
@@ -333,14 +319,7 @@ fn error_bodies_echoing_the_form_or_the_token_never_show_them() {
         ..Quirks::default()
     });
     let adapter = Halo::with_secret(world.config(), ODD_SECRET.into(), None);
-    let error = halopsa_support::push_through(
-        &adapter,
-        &plan,
-        None,
-        false,
-        tally_psa::diff::DiffOptions::default(),
-    )
-    .unwrap_err();
+    let error = push_through(&adapter, &plan, None, false, DiffOptions::default()).unwrap_err();
     let text = format!("{error} {error:?}");
     assert!(text.contains("could not read grant_type="), "{text}");
     for needle in [ODD_SECRET, ODD_SECRET_ENCODED] {
@@ -353,12 +332,12 @@ fn error_bodies_echoing_the_form_or_the_token_never_show_them() {
         ..Quirks::default()
     });
     let adapter = Halo::with_secret(world.config(), ODD_SECRET.into(), None);
-    let message = expect_stop(halopsa_support::push_through(
+    let message = stopped_or_error(push_through(
         &adapter,
         &plan,
         None,
         false,
-        tally_psa::diff::DiffOptions::default(),
+        DiffOptions::default(),
     ));
     assert!(
         message.contains("status 400: bad request, Authorization:"),

@@ -1,9 +1,14 @@
-//! An Autotask fake seeded for a plan, and the adapter pointed at it (shared by `autotask.rs`
-//! and the `push` benchmark).
+//! An Autotask fake seeded for a plan, and the adapter pointed at it (shared by `autotask.rs`,
+//! `faults_autotask.rs` and the `push` benchmark).
 
 #![allow(dead_code)]
 
-use chrono::NaiveDate;
+// The `push` benchmark includes all three support modules, each with its own copy of this one.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/mod.rs"]
+pub mod common;
+
+use common::{PsaWorld, day};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,7 +17,7 @@ use tally_psa::autotask::Autotask;
 use tally_psa::config::{AutotaskConfig, HttpSettings};
 use tally_psa::diff::DiffOptions;
 use tally_psa::journal::Journal;
-use tally_psa::{Psa, PsaError, PushOptions, PushReport};
+use tally_psa::{PsaError, PushReport};
 use tally_psa_testserver::Server;
 use tally_psa_testserver::autotask::{Credentials, Fake};
 
@@ -20,29 +25,10 @@ pub const USERNAME: &str = "tally-api@northwind-msp.example";
 pub const INTEGRATION_CODE: &str = "CODE-SENTINEL-7d1f0e";
 pub const SECRET: &str = "SENTINEL-secret-3a9c55";
 
-pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-pub fn state_dir() -> tempfile::TempDir {
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir()
-        && let Ok(dir) = tempfile::Builder::new()
-            .prefix("tally-psa-at-")
-            .tempdir_in(shm)
-    {
-        return dir;
-    }
-    tempfile::tempdir().unwrap()
-}
-
 /// Northwind's plan sent to Autotask, with two one-off lines: a true-up and a prorated stretch
 /// whose amount is not a multiple of its quantity (sent as 1 × the amount).
 pub fn plan() -> Plan {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/northwind/expected-plan.json");
-    let mut value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut value = common::northwind_json();
     let customer = &mut value["customers"][0];
     customer["psa"]["kind"] = "autotask".into();
     customer["psa"]["company"] = "Northwind Traders".into();
@@ -71,19 +57,37 @@ pub fn plan() -> Plan {
     tally_plan::from_json(&value.to_string()).unwrap()
 }
 
-pub fn next_month(plan: &mut Plan) {
-    let (start, end) = (day(2026, 11, 1), day(2026, 11, 30));
-    plan.period.start = start;
-    plan.period.end = end;
-    for customer in &mut plan.customers {
-        customer.period.start = start;
-        customer.period.end = end;
-        customer.lines.retain(|l| !tally_psa::desired::one_off(l));
-        for line in &mut customer.lines {
-            line.period.start = start;
-            line.period.end = end;
-        }
+/// An Autotask fake that accepts the credentials below; its today is 2026-10-01.
+pub fn fake() -> Arc<Fake> {
+    Arc::new(
+        Fake::new(
+            Credentials {
+                username: USERNAME.into(),
+                integration_code: INTEGRATION_CODE.into(),
+                secret: SECRET.into(),
+            },
+            day(2026, 10, 1),
+        )
+        .unwrap(),
+    )
+}
+
+/// The configuration of an adapter that finds its zone through `server`.
+pub fn config(server: &Server, http: HttpSettings) -> AutotaskConfig {
+    AutotaskConfig {
+        base_url: None,
+        zone_url: Fake::zone_url(server),
+        username: USERNAME.into(),
+        integration_code_env: "TALLY_AUTOTASK_INTEGRATION_CODE".into(),
+        secret_env: "TALLY_AUTOTASK_SECRET".into(),
+        products: BTreeMap::new(),
+        http,
     }
+}
+
+/// An adapter with the credentials the fake accepts.
+pub fn adapter(config: AutotaskConfig) -> Autotask {
+    Autotask::with_keys(config, INTEGRATION_CODE.into(), SECRET.into(), None)
 }
 
 pub struct World {
@@ -97,45 +101,22 @@ impl World {
     /// A fake with the plan's companies, their contracts and every product as a service
     /// (catalogue-priced lines at 2.00).
     pub fn for_plan(plan: &Plan) -> World {
-        let fake = Arc::new(
-            Fake::new(
-                Credentials {
-                    username: USERNAME.into(),
-                    integration_code: INTEGRATION_CODE.into(),
-                    secret: SECRET.into(),
-                },
-                day(2026, 10, 1),
-            )
-            .unwrap(),
-        );
-        let mut seen = std::collections::BTreeSet::new();
+        let fake = fake();
         for customer in &plan.customers {
-            let psa = customer.psa.as_ref().unwrap();
-            let company = fake.add_company(&psa.company);
-            let mut contracts: Vec<String> = customer
-                .lines
-                .iter()
-                .map(|l| l.agreement.clone().unwrap_or_else(|| psa.agreement.clone()))
-                .collect();
-            contracts.sort();
-            contracts.dedup();
-            for contract in contracts {
+            let company = fake.add_company(&customer.psa.as_ref().unwrap().company);
+            for contract in common::agreements(customer) {
                 fake.add_contract(company, &contract, day(2026, 1, 1));
             }
-            for line in &customer.lines {
-                if seen.insert(line.product.clone()) {
-                    fake.add_service(
-                        &line.product,
-                        line.unit_price.unwrap_or(Decimal::new(200, 2)),
-                    );
-                }
-            }
+        }
+        let lines = plan.customers.iter().flat_map(|c| &c.lines);
+        for (product, price) in common::catalogue(lines) {
+            fake.add_service(&product, price);
         }
         let server = fake.serve().unwrap();
         World {
             fake,
             server,
-            max_attempts: 6,
+            max_attempts: common::MAX_ATTEMPTS,
             base_url: None,
         }
     }
@@ -143,26 +124,8 @@ impl World {
     pub fn config(&self) -> AutotaskConfig {
         AutotaskConfig {
             base_url: self.base_url.clone(),
-            zone_url: Fake::zone_url(&self.server),
-            username: USERNAME.into(),
-            integration_code_env: "TALLY_AUTOTASK_INTEGRATION_CODE".into(),
-            secret_env: "TALLY_AUTOTASK_SECRET".into(),
-            products: BTreeMap::new(),
-            http: HttpSettings {
-                max_attempts: self.max_attempts,
-                base_delay_ms: 1,
-                max_delay_ms: 4,
-                max_retry_after_s: 2,
-                timeout_s: 5,
-                connect_timeout_s: 2,
-                concurrency: 8,
-                jitter_seed: Some(7),
-            },
+            ..config(&self.server, common::http_settings(self.max_attempts, 8))
         }
-    }
-
-    pub fn adapter(&self) -> Autotask {
-        Autotask::with_keys(self.config(), INTEGRATION_CODE.into(), SECRET.into(), None)
     }
 
     pub fn push(
@@ -174,30 +137,40 @@ impl World {
         self.push_with(plan, journal, apply, DiffOptions::default())
     }
 
-    pub fn push_with(
-        &self,
-        plan: &Plan,
-        journal: Option<&mut Journal>,
-        apply: bool,
-        diff: DiffOptions,
-    ) -> Result<PushReport, PsaError> {
-        let adapter = self.adapter();
-        let mut adapters: BTreeMap<&'static str, &dyn Psa> = BTreeMap::new();
-        adapters.insert("autotask", &adapter);
-        tally_psa::push(
-            plan,
-            "sha",
-            &adapters,
-            &BTreeMap::new(),
-            journal,
-            PushOptions { apply, diff },
-        )
+    /// Each contract service's adjustments, by id.
+    pub fn adjustments(&self) -> BTreeMap<i64, Vec<i64>> {
+        let mut out: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for a in &self.fake.state().adjustments {
+            out.entry(a.contract_service_id)
+                .or_default()
+                .push(a.unit_change);
+        }
+        out
+    }
+}
+
+impl PsaWorld for World {
+    const NAME: &'static str = "Autotask";
+    const SECTION: &'static str = "autotask";
+    type Fake = Fake;
+    type Adapter = Autotask;
+
+    fn for_plan(plan: &Plan) -> World {
+        World::for_plan(plan)
     }
 
-    /// The PSA bills exactly the plan: per line one contract service (recurring) or charge
-    /// (one-off) carrying its key, with the quantity, unit price and text `billed_as` gives; no
-    /// other Tally line; and per customer the lines add up to the plan's total to the cent.
-    pub fn assert_holds(&self, plan: &Plan) {
+    fn fake(&self) -> &Fake {
+        &self.fake
+    }
+
+    fn adapter(&self) -> Autotask {
+        adapter(self.config())
+    }
+
+    /// Per line one contract service (recurring) or charge (one-off) carrying its key, with the
+    /// quantity, unit price and text `billed_as` gives; no other Tally line; and per customer
+    /// the lines add up to the plan's total to the cent.
+    fn assert_holds(&self, plan: &Plan) {
         for customer in &plan.customers {
             let (start, end) = (customer.period.start, customer.period.end);
             let company = &customer.psa.as_ref().unwrap().company;
@@ -260,16 +233,5 @@ impl World {
                 customer.customer
             );
         }
-    }
-
-    /// Each contract service's adjustments, by id.
-    pub fn adjustments(&self) -> BTreeMap<i64, Vec<i64>> {
-        let mut out: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-        for a in &self.fake.state().adjustments {
-            out.entry(a.contract_service_id)
-                .or_default()
-                .push(a.unit_change);
-        }
-        out
     }
 }

@@ -1,20 +1,24 @@
-//! A HaloPSA fake seeded for a plan, and the adapter pointed at it (shared by `halopsa.rs` and
-//! `faults_halopsa.rs`).
+//! A HaloPSA fake seeded for a plan, and the adapter pointed at it (shared by `halopsa.rs`,
+//! `halopsa_misbehaving.rs`, `faults_halopsa.rs` and the `push` benchmark).
 
 #![allow(dead_code)]
 
-use chrono::NaiveDate;
+// The `push` benchmark includes all three support modules, each with its own copy of this one.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/mod.rs"]
+pub mod common;
+
+use common::PsaWorld;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tally_ir::PsaKind;
 use tally_plan::Plan;
-use tally_psa::config::{HaloConfig, HttpSettings};
+use tally_psa::config::HaloConfig;
 use tally_psa::diff::DiffOptions;
 use tally_psa::halopsa::Halo;
 use tally_psa::journal::Journal;
-use tally_psa::{Psa, PsaError, PushOptions, PushReport};
+use tally_psa::{PsaError, PushReport};
 use tally_psa_testserver::Server;
 use tally_psa_testserver::halopsa::{Credentials, Fake, Line};
 
@@ -22,34 +26,9 @@ pub const CLIENT_ID: &str = "7c1d5e2a-tally-integration";
 pub const SECRET: &str = "SENTINEL-halo-secret-5b8e13";
 pub const SECRET_ENV: &str = "TALLY_HALOPSA_CLIENT_SECRET";
 
-/// A directory for a journal, in memory where the machine has it (`/dev/shm`).
-pub fn state_dir() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir()
-        && let Ok(dir) = tempfile::Builder::new()
-            .prefix("tally-halo-")
-            .tempdir_in(shm)
-    {
-        return dir;
-    }
-    tempfile::tempdir().unwrap()
-}
-
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// Northwind's plan, sent to HaloPSA.
 pub fn northwind() -> Plan {
-    let text =
-        std::fs::read_to_string(repo().join("examples/northwind/expected-plan.json")).unwrap();
-    let mut plan = tally_plan::from_json(&text).unwrap();
-    for customer in &mut plan.customers {
-        if let Some(psa) = &mut customer.psa {
-            psa.kind = PsaKind::HaloPsa;
-        }
-    }
-    plan
+    common::northwind_sent_to(PsaKind::HaloPsa)
 }
 
 pub struct World {
@@ -68,38 +47,25 @@ impl World {
                     client_id: CLIENT_ID.into(),
                     client_secret: SECRET.into(),
                 },
-                NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+                common::day(2026, 10, 1),
             )
             .unwrap(),
         );
-        let mut seen = std::collections::BTreeSet::new();
         for customer in &plan.customers {
-            let psa = customer.psa.as_ref().unwrap();
-            let client = fake.add_client(&psa.company);
-            let mut agreements: Vec<String> = customer
-                .lines
-                .iter()
-                .map(|l| l.agreement.clone().unwrap_or_else(|| psa.agreement.clone()))
-                .collect();
-            agreements.sort();
-            agreements.dedup();
-            for agreement in agreements {
+            let client = fake.add_client(&customer.psa.as_ref().unwrap().company);
+            for agreement in common::agreements(customer) {
                 fake.add_invoice(client, &agreement);
             }
-            for line in &customer.lines {
-                if seen.insert(line.product.clone()) {
-                    fake.add_item(
-                        &line.product,
-                        line.unit_price.unwrap_or(Decimal::new(200, 2)),
-                    );
-                }
-            }
+        }
+        let lines = plan.customers.iter().flat_map(|c| &c.lines);
+        for (product, price) in common::catalogue(lines) {
+            fake.add_item(&product, price);
         }
         let server = fake.serve().unwrap();
         World {
             fake,
             server,
-            max_attempts: 6,
+            max_attempts: common::MAX_ATTEMPTS,
         }
     }
 
@@ -109,21 +75,8 @@ impl World {
             client_id: CLIENT_ID.into(),
             client_secret_env: SECRET_ENV.into(),
             products: BTreeMap::new(),
-            http: HttpSettings {
-                max_attempts: self.max_attempts,
-                base_delay_ms: 1,
-                max_delay_ms: 4,
-                max_retry_after_s: 2,
-                timeout_s: 5,
-                connect_timeout_s: 2,
-                concurrency: 2,
-                jitter_seed: Some(7),
-            },
+            http: common::http_settings(self.max_attempts, 2),
         }
-    }
-
-    pub fn adapter(&self) -> Halo {
-        Halo::with_secret(self.config(), SECRET.into(), None)
     }
 
     pub fn push(
@@ -133,16 +86,6 @@ impl World {
         apply: bool,
     ) -> Result<PushReport, PsaError> {
         self.push_with(plan, journal, apply, DiffOptions::default())
-    }
-
-    pub fn push_with(
-        &self,
-        plan: &Plan,
-        journal: Option<&mut Journal>,
-        apply: bool,
-        diff: DiffOptions,
-    ) -> Result<PushReport, PsaError> {
-        push_through(&self.adapter(), plan, journal, apply, diff)
     }
 
     /// The active lines Tally owns for the plan's first customer's tenant.
@@ -163,12 +106,42 @@ impl World {
             .cloned()
             .collect()
     }
+}
 
-    /// Asserts the PSA holds exactly the plan: one active line per plan line with a quantity,
-    /// keyed, on the right invoice and item, with the plan's quantity, price (the catalogue's
-    /// for lines without), text and end date; no other active Tally line; and the lines add up
-    /// to the plan's total to the cent.
-    pub fn assert_holds(&self, plan: &Plan) {
+/// Pushes through `adapter`, a HaloPSA adapter the test made (another secret, one kept between
+/// runs).
+pub fn push_through(
+    adapter: &Halo,
+    plan: &Plan,
+    journal: Option<&mut Journal>,
+    apply: bool,
+    diff: DiffOptions,
+) -> Result<PushReport, PsaError> {
+    common::push_through(World::SECTION, adapter, plan, journal, apply, diff)
+}
+
+impl PsaWorld for World {
+    const NAME: &'static str = "HaloPSA";
+    const SECTION: &'static str = "halopsa";
+    type Fake = Fake;
+    type Adapter = Halo;
+
+    fn for_plan(plan: &Plan) -> World {
+        World::for_plan(plan)
+    }
+
+    fn fake(&self) -> &Fake {
+        &self.fake
+    }
+
+    fn adapter(&self) -> Halo {
+        Halo::with_secret(self.config(), SECRET.into(), None)
+    }
+
+    /// One active line per plan line with a quantity, keyed, on the right invoice and item,
+    /// with the plan's quantity, price (the catalogue's for lines without), text and end date;
+    /// no other active Tally line; and the lines add up to the plan's total to the cent.
+    fn assert_holds(&self, plan: &Plan) {
         let state = self.fake.state().clone();
         for customer in &plan.customers {
             let start = customer.period.start;
@@ -227,23 +200,4 @@ impl World {
             assert_eq!(billed, planned, "the lines add up to the plan's total");
         }
     }
-}
-
-pub fn push_through(
-    adapter: &Halo,
-    plan: &Plan,
-    journal: Option<&mut Journal>,
-    apply: bool,
-    diff: DiffOptions,
-) -> Result<PushReport, PsaError> {
-    let mut adapters: BTreeMap<&'static str, &dyn Psa> = BTreeMap::new();
-    adapters.insert("halopsa", adapter);
-    tally_psa::push(
-        plan,
-        "sha",
-        &adapters,
-        &BTreeMap::new(),
-        journal,
-        PushOptions { apply, diff },
-    )
 }

@@ -1,49 +1,33 @@
-//! A ConnectWise fake seeded for a plan, and the adapter pointed at it.
+//! A ConnectWise fake seeded for a plan, and the adapter pointed at it (shared by
+//! `connectwise.rs`, `faults.rs` and the `push` benchmark).
 
 #![allow(dead_code)]
 
-use chrono::NaiveDate;
+// The `push` benchmark includes all three support modules, each with its own copy of this one.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/mod.rs"]
+pub mod common;
+
+use common::PsaWorld;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tally_plan::Plan;
-use tally_psa::config::{ConnectWiseConfig, HttpSettings};
+use tally_psa::config::ConnectWiseConfig;
 use tally_psa::connectwise::ConnectWise;
 use tally_psa::diff::DiffOptions;
 use tally_psa::journal::Journal;
-use tally_psa::{Psa, PsaError, PushOptions, PushReport};
+use tally_psa::{PsaError, PushReport};
 use tally_psa_testserver::Server;
 use tally_psa_testserver::connectwise::{BASE_PATH, Credentials, Fake};
+
+// ConnectWise pushes Northwind as the example has it (the benchmark takes these from here too).
+pub use common::{northwind, state_dir};
 
 pub const COMPANY_ID: &str = "tallymsp";
 pub const PUBLIC_KEY: &str = "pubKEY-4f1d2c";
 pub const PRIVATE_KEY: &str = "SENTINEL-private-9b7e41d0";
 pub const CLIENT_ID: &str = "0b3c6f9e-8a2d-4a51-9e1f-3d2c7b6a5e40";
-
-/// A directory for a journal: in memory (`/dev/shm`) where the machine has it, since the
-/// journal syncs every record to disk and hundreds of runs would wait on the disk.
-pub fn state_dir() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir()
-        && let Ok(dir) = tempfile::Builder::new()
-            .prefix("tally-psa-")
-            .tempdir_in(shm)
-    {
-        return dir;
-    }
-    tempfile::tempdir().unwrap()
-}
-
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-pub fn northwind() -> Plan {
-    let text =
-        std::fs::read_to_string(repo().join("examples/northwind/expected-plan.json")).unwrap();
-    tally_plan::from_json(&text).unwrap()
-}
 
 pub struct World {
     pub fake: Arc<Fake>,
@@ -64,42 +48,26 @@ impl World {
                     private_key: PRIVATE_KEY.into(),
                     client_id: CLIENT_ID.into(),
                 },
-                NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+                common::day(2026, 10, 1),
             )
             .unwrap(),
         );
-        let mut seen = std::collections::BTreeSet::new();
         for customer in &plan.customers {
             let psa = customer.psa.as_ref().unwrap();
             fake.add_company(&psa.company, &customer.customer);
-            let mut agreements: Vec<String> = customer
-                .lines
-                .iter()
-                .map(|l| l.agreement.clone().unwrap_or_else(|| psa.agreement.clone()))
-                .collect();
-            agreements.sort();
-            agreements.dedup();
-            for agreement in agreements {
-                fake.add_agreement(
-                    &psa.company,
-                    &agreement,
-                    NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-                );
+            for agreement in common::agreements(customer) {
+                fake.add_agreement(&psa.company, &agreement, common::day(2026, 1, 1));
             }
-            for line in &customer.lines {
-                if seen.insert(line.product.clone()) {
-                    fake.add_catalog_item(
-                        &line.product,
-                        line.unit_price.unwrap_or(Decimal::new(200, 2)),
-                    );
-                }
-            }
+        }
+        let lines = plan.customers.iter().flat_map(|c| &c.lines);
+        for (product, price) in common::catalogue(lines) {
+            fake.add_catalog_item(&product, price);
         }
         let server = fake.serve().unwrap();
         World {
             fake,
             server,
-            max_attempts: 6,
+            max_attempts: common::MAX_ATTEMPTS,
         }
     }
 
@@ -112,21 +80,8 @@ impl World {
             private_key_env: "TALLY_CONNECTWISE_PRIVATE_KEY".into(),
             bill_customer: "Billable".into(),
             products: BTreeMap::new(),
-            http: HttpSettings {
-                max_attempts: self.max_attempts,
-                base_delay_ms: 1,
-                max_delay_ms: 4,
-                max_retry_after_s: 2,
-                timeout_s: 5,
-                connect_timeout_s: 2,
-                concurrency: 2,
-                jitter_seed: Some(7),
-            },
+            http: common::http_settings(self.max_attempts, 2),
         }
-    }
-
-    pub fn adapter(&self) -> ConnectWise {
-        ConnectWise::with_keys(self.config(), PUBLIC_KEY.into(), PRIVATE_KEY.into(), None)
     }
 
     pub fn push(
@@ -137,31 +92,29 @@ impl World {
     ) -> Result<PushReport, PsaError> {
         self.push_with(plan, journal, apply, DiffOptions::default())
     }
+}
 
-    pub fn push_with(
-        &self,
-        plan: &Plan,
-        journal: Option<&mut Journal>,
-        apply: bool,
-        diff: DiffOptions,
-    ) -> Result<PushReport, PsaError> {
-        let adapter = self.adapter();
-        let mut adapters: BTreeMap<&'static str, &dyn Psa> = BTreeMap::new();
-        adapters.insert("connectwise", &adapter);
-        tally_psa::push(
-            plan,
-            "sha",
-            &adapters,
-            &BTreeMap::new(),
-            journal,
-            PushOptions { apply, diff },
-        )
+impl PsaWorld for World {
+    const NAME: &'static str = "ConnectWise";
+    const SECTION: &'static str = "connectwise";
+    type Fake = Fake;
+    type Adapter = ConnectWise;
+
+    fn for_plan(plan: &Plan) -> World {
+        World::for_plan(plan)
     }
 
-    /// Asserts the PSA holds exactly the plan: one active addition per line with a quantity,
-    /// keyed, with the plan's quantity, price (the catalogue's for lines without) and text; no
-    /// other active Tally addition.
-    pub fn assert_holds(&self, plan: &Plan) {
+    fn fake(&self) -> &Fake {
+        &self.fake
+    }
+
+    fn adapter(&self) -> ConnectWise {
+        ConnectWise::with_keys(self.config(), PUBLIC_KEY.into(), PRIVATE_KEY.into(), None)
+    }
+
+    /// One active addition per line with a quantity, keyed, with the plan's quantity, price
+    /// (the catalogue's for lines without) and text; no other active Tally addition.
+    fn assert_holds(&self, plan: &Plan) {
         let state = self.fake.state();
         for customer in &plan.customers {
             let start = customer.period.start;
