@@ -9,88 +9,46 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Inputs per target in the short run: the whole file costs well under a minute of CI.
 const SHORT_RUN: usize = 200;
 
-fn fuzz(name: &str, iterations: usize) {
-    let target = tally_fuzz::target(name).expect("a known target");
-    // Counted here rather than trusted from the settings, so a long run's figure is the
-    // number of inputs that actually passed every property.
-    let passed = AtomicUsize::new(0);
-    bolero::check!()
-        .with_iterations(iterations)
-        .with_max_len(512)
-        .for_each(|data: &[u8]| {
-            if let Err(why) = tally_fuzz::run(target, data) {
-                panic!("{why}");
-            }
-            passed.fetch_add(1, Ordering::Relaxed);
-        });
-    eprintln!(
-        "{name}: {} inputs, every property held",
-        passed.into_inner()
-    );
+/// A test running one target. A macro, not a function, so that `bolero::check!` stands in each
+/// test: bolero names a target after the function it is written in, and `cargo bolero test
+/// rules` (libFuzzer, `libfuzzer/Cargo.toml`) finds the target by that name.
+macro_rules! fuzz_test {
+    ($name:ident, $iterations:expr) => {
+        #[test]
+        fn $name() {
+            let name = stringify!($name);
+            let target = tally_fuzz::target(name).expect("a known target");
+            // Counted here rather than trusted from the settings, so a long run's figure is
+            // the number of inputs that actually passed every property.
+            let passed = AtomicUsize::new(0);
+            bolero::check!()
+                .with_iterations($iterations)
+                .with_max_len(512)
+                .for_each(|data: &[u8]| {
+                    if let Err(why) = tally_fuzz::run(target, data) {
+                        panic!("{why}");
+                    }
+                    passed.fetch_add(1, Ordering::Relaxed);
+                });
+            eprintln!(
+                "{name}: {} inputs, every property held",
+                passed.into_inner()
+            );
+        }
+    };
 }
 
-#[test]
-fn rules() {
-    fuzz("rules", SHORT_RUN * 2);
-}
-
-#[test]
-fn snapshot() {
-    fuzz("snapshot", SHORT_RUN);
-}
-
-#[test]
-fn graph_users() {
-    fuzz("graph_users", SHORT_RUN);
-}
-
-#[test]
-fn graph_skus() {
-    fuzz("graph_skus", SHORT_RUN);
-}
-
-#[test]
-fn recon_csv() {
-    fuzz("recon_csv", SHORT_RUN);
-}
-
-#[test]
-fn recon_json() {
-    fuzz("recon_json", SHORT_RUN);
-}
-
-#[test]
-fn usage_csv() {
-    fuzz("usage_csv", SHORT_RUN);
-}
-
-#[test]
-fn usage_json() {
-    fuzz("usage_json", SHORT_RUN);
-}
-
-#[test]
-fn counts() {
-    fuzz("counts", SHORT_RUN);
-}
-
-#[test]
-fn mapping() {
-    fuzz("mapping", SHORT_RUN);
-}
-
-#[test]
-fn price_list() {
-    fuzz("price_list", SHORT_RUN);
-}
-
-#[test]
-fn plan_json() {
-    fuzz("plan_json", SHORT_RUN);
-}
-
-#[test]
-fn outputs() {
-    // Each input runs ten whole commands, each writing a file to disk.
-    fuzz("outputs", SHORT_RUN / 4);
-}
+fuzz_test!(rules, SHORT_RUN * 2);
+fuzz_test!(snapshot, SHORT_RUN);
+fuzz_test!(graph_users, SHORT_RUN);
+fuzz_test!(graph_skus, SHORT_RUN);
+fuzz_test!(recon_csv, SHORT_RUN);
+fuzz_test!(recon_json, SHORT_RUN);
+fuzz_test!(usage_csv, SHORT_RUN);
+fuzz_test!(usage_json, SHORT_RUN);
+fuzz_test!(counts, SHORT_RUN);
+fuzz_test!(mapping, SHORT_RUN);
+fuzz_test!(price_list, SHORT_RUN);
+fuzz_test!(plan_json, SHORT_RUN);
+// Each input runs ten whole commands, each writing a file to disk.
+fuzz_test!(outputs, SHORT_RUN / 4);
