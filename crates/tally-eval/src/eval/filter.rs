@@ -63,12 +63,12 @@ impl Evaluator<'_> {
             }
             _ => 0,
         };
+        let rest = conditions.get(decided..).unwrap_or_default();
         let mut kept = Vec::new();
         for index in candidates {
             let Some(item) = visit(index) else {
                 break;
             };
-            let rest = conditions.get(decided..).unwrap_or_default();
             let Some(failed) = self.first_failed(rest, &item, ctx)? else {
                 kept.push(item.into_owned());
                 continue;
